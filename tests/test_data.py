@@ -1,0 +1,140 @@
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from vae_course import data
+from vae_course.data import (
+    DatasetNotFoundError,
+    batches,
+    binarize_dynamic,
+    binarize_fixed,
+    check_images,
+    class_names,
+    data_root,
+    load_dataset,
+)
+
+needs_data = pytest.mark.skipif(
+    not (data_root() / "MNIST" / "raw" / "t10k-images-idx3-ubyte").is_file(),
+    reason="MNIST is not in the data folder (set VAE_COURSE_DATA)",
+)
+
+
+@needs_data
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
+def test_test_split_loads_as_float_images_in_unit_range_with_int_labels(name):
+    x, y = load_dataset(name, "test")
+    assert x.shape == (10_000, 1, 28, 28) and x.dtype == torch.float32
+    assert y.shape == (10_000,) and y.dtype == torch.int64
+    assert 0.0 == x.min() and x.max() == 1.0
+    assert set(y.unique().tolist()) == set(range(10))
+
+
+@needs_data
+def test_train_split_has_sixty_thousand_images_and_each_call_returns_fresh_tensors():
+    x, y = load_dataset("mnist", "train")
+    assert len(x) == len(y) == 60_000
+    x[0] += 1  # a learner's in-place edit must not leak into the next load
+    x2, _ = load_dataset("mnist", "train")
+    assert x2.max() == 1.0
+
+
+def test_data_root_follows_the_environment_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("VAE_COURSE_DATA", str(tmp_path))
+    assert data_root() == tmp_path.resolve()
+    monkeypatch.delenv("VAE_COURSE_DATA")
+    assert data_root() == Path(data.__file__).resolve().parent.parent / "data"
+
+
+def test_missing_dataset_offline_gives_one_readable_error_and_leaves_no_files(monkeypatch, tmp_path):
+    root = tmp_path / "empty"
+    root.mkdir()
+
+    def offline(*args, **kwargs):
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\n<urlopen error no network>")
+
+    monkeypatch.setattr(data.datasets.MNIST, "download", offline)
+    with pytest.raises(DatasetNotFoundError) as err:
+        load_dataset("mnist", "train", root=root)
+    message = str(err.value)
+    assert str(root) in message and "VAE_COURSE_DATA" in message and "no network" in message
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+    assert list(root.iterdir()) == []
+
+
+def test_half_downloaded_files_are_removed_when_the_download_fails(monkeypatch, tmp_path):
+    def partial(self, *args, **kwargs):
+        raw = Path(self.raw_folder)
+        raw.mkdir(parents=True, exist_ok=True)
+        (raw / "train-images-idx3-ubyte.gz").write_bytes(b"half")
+        raise RuntimeError("connection reset")
+
+    monkeypatch.setattr(data.datasets.MNIST, "download", partial)
+    with pytest.raises(DatasetNotFoundError, match="connection reset"):
+        load_dataset("mnist", "test", root=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_data
+def test_a_corrupt_file_is_reported_by_name(tmp_path):
+    src = data_root() / "MNIST" / "raw"
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for f in src.iterdir():
+        os.symlink(f, raw / f.name)
+    (raw / "t10k-labels-idx1-ubyte").unlink()
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(b"\0" * 10_008)
+    with pytest.raises(ValueError, match="t10k-labels-idx1-ubyte is corrupt"):
+        load_dataset("mnist", "test", root=tmp_path)
+
+
+def test_unknown_names_and_splits_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown dataset 'cifar'"):
+        load_dataset("cifar", "train")
+    with pytest.raises(ValueError, match="split must be"):
+        load_dataset("mnist", "validation")
+    assert class_names("fashion-mnist")[9] == "Ankle boot"
+
+
+def test_batches_cover_every_example_once_per_epoch_in_a_seeded_order():
+    x = torch.arange(10).float().unsqueeze(1)
+    y = torch.arange(10)
+    got = [b for b in batches(x, y, batch_size=4, generator=torch.Generator().manual_seed(0))]
+    assert [len(xb) for xb, _ in got] == [4, 4, 2]
+    seen = torch.cat([yb for _, yb in got])
+    assert sorted(seen.tolist()) == list(range(10)) and seen.tolist() != list(range(10))
+    assert torch.equal(torch.cat([xb for xb, _ in got]).squeeze(1).long(), seen)
+    again = [yb for _, yb in batches(x, y, 4, generator=torch.Generator().manual_seed(0))]
+    assert torch.equal(torch.cat(again), seen)
+    unshuffled = torch.cat([yb for _, yb in batches(x, y, 3, shuffle=False)])
+    assert unshuffled.tolist() == list(range(10))
+
+
+def test_batches_reject_mismatched_lengths():
+    with pytest.raises(ValueError, match="same length"):
+        next(batches(torch.zeros(5, 2), torch.zeros(4)))
+
+
+def test_dynamic_binarization_draws_afresh_and_matches_grey_levels_on_average():
+    x = torch.full((2000, 784), 0.3)
+    a, b = binarize_dynamic(x), binarize_dynamic(x)
+    assert set(a.unique().tolist()) <= {0.0, 1.0}
+    assert not torch.equal(a, b)
+    assert abs(a.mean().item() - 0.3) < 0.01
+
+
+def test_fixed_binarization_is_the_same_every_call():
+    x = torch.rand(50, 1, 28, 28)
+    assert torch.equal(binarize_fixed(x, seed=1), binarize_fixed(x, seed=1))
+    assert not torch.equal(binarize_fixed(x, seed=1), binarize_fixed(x, seed=2))
+
+
+def test_images_in_0_255_are_rejected_with_the_fix():
+    with pytest.raises(ValueError, match="divide by 255"):
+        check_images(torch.full((1, 784), 200.0))
+    with pytest.raises(ValueError, match="float tensor"):
+        check_images(torch.zeros(3, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="divide by 255"):
+        binarize_dynamic(torch.full((2, 2), 255.0))
