@@ -1,0 +1,400 @@
+"""Exercise checkers: the machinery behind ``ex1.check(f)``, ``ex1.hint()`` and ``ex1.solution()``.
+
+Each notebook's exercises live in ``vae_course/checks/nbNN.py``, one object per exercise, named
+``ex1``, ``ex2``, ... after the ``# Exercise N: title`` comment of the exercise cell. An exercise
+about a function is a :class:`FunctionExercise`: it calls the learner's function and an
+independent reference on the same named test cases, and compares the results::
+
+    import torch
+    from torch.distributions import Normal, kl_divergence
+    from vae_course.checks.core import Case, FunctionExercise, Mistake
+
+    def _kl_reference(mu, logvar):  # independent of the formula the learner writes
+        q = Normal(mu, (0.5 * logvar).exp())
+        return kl_divergence(q, Normal(0.0, 1.0)).sum(-1)
+
+    ex2 = FunctionExercise(
+        2, "the KL divergence to the standard normal",
+        reference=_kl_reference,
+        cases=[Case("mu=0, logvar=0", torch.zeros(1, 3), torch.zeros(1, 3)),
+               Case("mu=1, logvar=-2", torch.ones(2, 3), torch.full((2, 3), -2.0))],
+        mistakes=[Mistake("It looks like the -1 term is missing.",
+                          like=lambda mu, logvar: 0.5 * (logvar.exp() + mu**2 - logvar).sum(-1))],
+        hints=["Write the KL for one dimension first.", "Sum over the last dimension."],
+        solution="return 0.5 * (logvar.exp() + mu**2 - 1 - logvar).sum(-1)",
+    )
+
+In the notebook: ``ex2.check(kl_std_normal)``, ``ex2.hint()``, ``ex2.solution()`` and
+``kl_std_normal = ex2.yours_or_reference(kl_std_normal)``.
+
+An exercise whose answer is a value (a top-level ``beta = ...``) is a plain :class:`Exercise` whose
+``reference`` is the expected value. For anything else, subclass :class:`Exercise` and override
+``evaluate(answer) -> Result`` (use ``self.passed()``, ``self.failed(...)``,
+``self.not_attempted()``), or pass ``compare=`` (a function ``(got, expected) -> str | None``).
+
+When the environment variable ``VAE_COURSE_GRADE_LOG`` names a file, every ``check`` appends one
+JSON line to it (``exercise``, ``title``, ``status``, ``message``): ``vae_course.grade`` reads it.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import math
+import os
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
+GRADE_LOG_ENV = "VAE_COURSE_GRADE_LOG"
+
+
+@dataclass
+class Result:
+    """What a check found: ``status`` (passed / failed / not attempted) and the feedback text.
+
+    Truthy when the answer passed, so ``assert ex1.check(f)`` works in a solution notebook.
+    """
+
+    number: int
+    status: str
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.status == PASSED
+
+    def __str__(self) -> str:
+        return self.message
+
+    def _ipython_display_(self) -> None:
+        """``check`` has already printed the feedback: show nothing more under the cell."""
+
+
+class Case:
+    """One named test input of a function exercise: ``Case("all-black images", x)``.
+
+    ``name`` is shown to the learner; ``args`` and ``kwargs`` are passed to their function
+    (a fresh deep copy on every call, so a function that edits its input in place harms nothing).
+    """
+
+    def __init__(self, name: str, *args: Any, **kwargs: Any):
+        self.name, self.args, self.kwargs = name, args, kwargs
+
+    def __repr__(self) -> str:
+        return f"Case({self.name!r})"
+
+
+@dataclass
+class Mistake:
+    """A known wrong answer, and the sentence that tells a learner who made it what went wrong.
+
+    like: a wrong variant of the reference (for a FunctionExercise a function with the same
+        arguments, for a value Exercise a wrong value); the mistake is recognised when the
+        learner's results equal the variant's on every case (dtypes ignored).
+    when: ``when(got, expected) -> bool``, applied to the first result that was wrong.
+    """
+
+    message: str
+    like: Any = None
+    when: Callable[[Any, Any], bool] | None = None
+
+
+# ---------------------------------------------------------------- describing and comparing values
+
+
+def _fmt(t: torch.Tensor) -> str:
+    """A small tensor as a nested list with 4 significant digits: ``[[0.5, 1], [0, 2]]``."""
+    if t.dim() == 0:
+        return f"{t.item():.4g}"
+    return "[" + ", ".join(_fmt(s) for s in t) + "]"
+
+
+def describe(x: Any) -> str:
+    """A short description of a value for feedback: small tensors in full, big ones by shape."""
+    if isinstance(x, torch.Tensor):
+        dtype = str(x.dtype).replace("torch.", "")
+        if x.numel() <= 8:
+            return f"{dtype} tensor {_fmt(x.detach().cpu())}"
+        low, high = x.detach().cpu().double().aminmax()
+        values = (f"every value {low.item():.4g}" if low == high
+                  else f"values from {low.item():.4g} to {high.item():.4g}")
+        return f"{dtype} tensor of shape {tuple(x.shape)}, {values}"
+    if isinstance(x, np.ndarray):
+        return f"a numpy array of shape {x.shape} ({x.dtype})"
+    if x is None or isinstance(x, (bool, int, float, str)):
+        return repr(x)
+    return f"a {type(x).__name__}"
+
+
+def compare(got: Any, expected: Any, rtol: float = 1e-4, atol: float = 1e-5,
+            check_dtype: bool = True) -> str | None:
+    """How ``got`` differs from ``expected``, as a phrase for the learner; None when they agree.
+
+    Tensors: type, then shape, then dtype (unless ``check_dtype=False``), then values within
+    ``rtol``/``atol`` (nan equals nan). Tuples and lists: element by element. Numbers: with
+    the same tolerances. Anything else: ``==``.
+    """
+    if got is None and expected is not None:
+        return "the result is None: is the `return` statement missing?"
+    if isinstance(expected, torch.Tensor):
+        if not isinstance(got, torch.Tensor):
+            return f"the result is {describe(got)}, expected a torch tensor"
+        if got.shape != expected.shape:
+            return f"the result has shape {tuple(got.shape)}, expected {tuple(expected.shape)}"
+        if check_dtype and got.dtype != expected.dtype:
+            return f"the result has dtype {got.dtype}, expected {expected.dtype}"
+        g, e = got.detach().cpu().double(), expected.detach().cpu().double()
+        wrong = ~torch.isclose(g, e, rtol=rtol, atol=atol, equal_nan=True)
+        if not wrong.any():
+            return None
+        if g.numel() <= 8:
+            return f"the result is {_fmt(g)}, expected {_fmt(e)}"
+        i = tuple(int(k) for k in wrong.nonzero()[0])
+        return (f"{int(wrong.sum())} of {g.numel()} values are wrong; at index {i} yours is "
+                f"{g[i].item():.4g}, expected {e[i].item():.4g} (yours: {describe(got)})")
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            return f"the result is {describe(got)}, expected {len(expected)} values"
+        for k, (g, e) in enumerate(zip(got, expected, strict=True)):
+            problem = compare(g, e, rtol, atol, check_dtype)
+            if problem:
+                return f"in value {k} of the result, {problem}"
+        return None
+    if isinstance(expected, (int, float)) and not isinstance(expected, bool):
+        try:
+            if isinstance(got, str):
+                raise TypeError
+            g = float(got)  # also accepts one-element tensors and numpy scalars
+        except (TypeError, ValueError, RuntimeError):
+            return f"the result is {describe(got)}, expected a number"
+        if math.isclose(g, expected, rel_tol=rtol, abs_tol=atol) or (
+                math.isnan(g) and math.isnan(expected)):
+            return None
+        return f"the result is {g:.4g}, expected {expected:.4g}"
+    try:
+        if bool(got == expected):
+            return None
+    except Exception:  # e.g. comparing a tensor with a string
+        pass
+    return f"the result is {describe(got)}, expected {describe(expected)}"
+
+
+# ------------------------------------------------------------------------------------ exercises
+
+
+class Exercise:
+    """An exercise whose answer is a value, compared with ``reference``. Base of the others.
+
+    number, title: as in the exercise cell's ``# Exercise N: title`` comment.
+    reference: the expected answer (here a value; a function for :class:`FunctionExercise`).
+    hints: hint layers, from a nudge to nearly the answer; shown one at a time by ``hint()``.
+    solution: the code ``solution()`` shows; by default the source of ``reference``.
+    mistakes: known wrong answers, each with a sentence that names the mistake.
+    rtol, atol, check_dtype, compare: how results are compared (see :func:`compare`).
+    """
+
+    def __init__(self, number: int, title: str, reference: Any, *, hints: Sequence[str] = (),
+                 solution: str | None = None, mistakes: Sequence[Mistake] = (),
+                 rtol: float = 1e-4, atol: float = 1e-5, check_dtype: bool = True,
+                 compare: Callable[[Any, Any], str | None] | None = None):
+        self.number, self.title, self.reference = number, title, reference
+        self.hints, self.mistakes = list(hints), list(mistakes)
+        self._solution, self._compare = solution, compare
+        self.rtol, self.atol, self.check_dtype = rtol, atol, check_dtype
+        self._hints_shown = 0
+
+    def __repr__(self) -> str:
+        return f"<Exercise {self.number}: {self.title}>"
+
+    # ------------------------------------------------------------------ what learners call
+
+    def check(self, answer: Any) -> Result:
+        """Check ``answer``, print the feedback and return the :class:`Result`."""
+        result = self.evaluate(answer)
+        print(result.message)
+        log_path = os.environ.get(GRADE_LOG_ENV)
+        if log_path:
+            line = {"exercise": self.number, "title": self.title,
+                    "status": result.status, "message": result.message}
+            with open(log_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(line) + "\n")
+        return result
+
+    def hint(self, n: int | None = None) -> None:
+        """Print the next hint layer, or layer ``n`` (counting from 1)."""
+        me, total = f"ex{self.number}", len(self.hints)
+        if total == 0:
+            print(f"Exercise {self.number} has no hints; {me}.solution() shows the answer.")
+            return
+        n = min(self._hints_shown + 1, total) if n is None else n
+        if not 1 <= n <= total:
+            print(f"Exercise {self.number} has hints 1 to {total}.")
+            return
+        self._hints_shown = max(self._hints_shown, n)
+        more = (f"{me}.hint() shows the next one" if n < total
+                else f"that was the last hint; {me}.solution() shows the answer")
+        print(f"Hint {n} of {total} (exercise {self.number}): {self.hints[n - 1]}\n({more})")
+
+    def solution(self) -> None:
+        """Print the reference answer."""
+        code = self._solution
+        if code is None:
+            try:
+                code = inspect.getsource(self.reference)
+            except (TypeError, OSError):
+                code = repr(self.reference)
+        print(f"Solution to exercise {self.number} ({self.title}):\n")
+        print(textwrap.indent(textwrap.dedent(code).strip("\n"), "    "))
+
+    def yours_or_reference(self, answer: Any) -> Any:
+        """Return ``answer`` if it passes the check, else the reference; print which one."""
+        result = self.evaluate(answer)
+        if result:
+            print(f"Exercise {self.number}: using your answer (it passes the check).")
+            return answer
+        why = ("is not attempted yet" if result.status == NOT_ATTEMPTED
+               else f"does not pass yet (ex{self.number}.check shows why)")
+        print(f"Exercise {self.number}: using the reference solution, because yours {why}.")
+        return self.reference
+
+    # ------------------------------------------------------------ what checker authors use
+
+    def evaluate(self, answer: Any) -> Result:
+        """Compare ``answer`` with the reference and build the feedback, printing nothing."""
+        if answer is Ellipsis:
+            return self.not_attempted()
+        problem = self.compare(answer, self.reference)
+        if problem is None:
+            return self.passed()
+        variants = [None if m.like is None else [m.like] for m in self.mistakes]
+        return self.failed(problem, self.diagnose([answer], [self.reference], variants, 0))
+
+    def compare(self, got: Any, expected: Any, check_dtype: bool | None = None) -> str | None:
+        """The exercise's comparison: ``compare=`` if given, else :func:`compare`."""
+        if self._compare is not None:
+            return self._compare(got, expected)
+        dtype = self.check_dtype if check_dtype is None else check_dtype
+        return compare(got, expected, self.rtol, self.atol, dtype)
+
+    def diagnose(self, gots: list, expecteds: list, variants: list[list | None], bad: int
+                 ) -> list[str]:
+        """The messages of the mistakes that match: ``variants[k]`` holds the outputs of
+        ``mistakes[k].like`` on every case (None when it has none); ``bad`` is the first wrong case.
+        """
+        found = []
+        for mistake, outputs in zip(self.mistakes, variants, strict=True):
+            try:
+                if mistake.like is not None and outputs is not None and all(
+                        self.compare(g, w, check_dtype=False) is None
+                        for g, w in zip(gots, outputs, strict=True)):
+                    found.append(mistake.message)
+                elif mistake.when is not None and mistake.when(gots[bad], expecteds[bad]):
+                    found.append(mistake.message)
+            except Exception:  # a rule that cannot be applied to this answer does not match
+                pass
+        return found
+
+    def passed(self, detail: str = "") -> Result:
+        """A passing result, with an optional sentence after "correct."."""
+        text = f"✔ Exercise {self.number} ({self.title}): correct."
+        return Result(self.number, PASSED, text + (f" {detail}" if detail else ""))
+
+    def not_attempted(self, reason: str = "") -> Result:
+        """A "not attempted yet" result that says what to do, with an optional reason."""
+        text = (f"… Exercise {self.number} ({self.title}): not attempted yet. Write your answer in "
+                "the exercise cell (in place of `raise NotImplementedError(...)` or `...`), run "
+                "that cell, then run this check again.")
+        return Result(self.number, NOT_ATTEMPTED, text + (f"\n  ({reason})" if reason else ""))
+
+    def failed(self, problem: str, diagnosis: Sequence[str] = (), tried: str = "") -> Result:
+        """A failing result: the input ``tried``, the ``problem`` found, the mistakes recognised."""
+        lines = [f"✘ Exercise {self.number} ({self.title}): not right yet."]
+        if tried:
+            lines.append(f"  Input:   {tried}")
+        lines.append(f"  Problem: {problem}" + ("" if problem[-1] in ".?!" else "."))
+        lines += [f"  {d}" for d in diagnosis]
+        lines.append(f"  Stuck? ex{self.number}.hint() gives a hint; "
+                     f"ex{self.number}.solution() shows the answer.")
+        return Result(self.number, FAILED, "\n".join(lines))
+
+
+class FunctionExercise(Exercise):
+    """An exercise where the learner writes a function, run on ``cases`` next to ``reference``.
+
+    A function that raises ``NotImplementedError`` or returns ``...`` is "not attempted"; any other
+    exception is reported with its type, message and the inputs. ``seed``: when set, every call
+    (learner's, reference's, mistakes') starts from ``torch.manual_seed(seed)``, for exercises that
+    draw random numbers; the notebook's own random state is left as it was.
+    """
+
+    def __init__(self, number: int, title: str, reference: Callable, cases: Sequence[Case], *,
+                 seed: int | None = None, **options: Any):
+        super().__init__(number, title, reference, **options)
+        self.cases, self.seed = list(cases), seed
+
+    def evaluate(self, answer: Any) -> Result:
+        if answer is Ellipsis:
+            return self.not_attempted()
+        if not callable(answer):
+            return self.failed(f"ex{self.number}.check expects your function itself, without "
+                               f"calling it, e.g. ex{self.number}.check(my_function); what it "
+                               f"got: {describe(answer)}")
+        gots = []
+        for case in self.cases:
+            try:
+                got = self._call(answer, case)
+            except NotImplementedError as e:
+                mine = str(e).startswith(f"Exercise {self.number}:")
+                return self.not_attempted("" if mine else f"it stopped at NotImplementedError: {e}")
+            except Exception as e:
+                return self.failed(f"your function raised {type(e).__name__}: {e}",
+                                   tried=self._describe_case(case))
+            if got is Ellipsis:
+                return self.not_attempted()
+            gots.append(got)
+        expecteds = [self._call(self.reference, case) for case in self.cases]
+        for k, (case, got, expected) in enumerate(zip(self.cases, gots, expecteds, strict=True)):
+            problem = self.compare(got, expected)
+            if problem:
+                variants = [self._variant_outputs(m.like) for m in self.mistakes]
+                return self.failed(problem, self.diagnose(gots, expecteds, variants, k),
+                                   tried=self._describe_case(case))
+        return self.passed("Tested on: " + "; ".join(c.name for c in self.cases) + ".")
+
+    def _call(self, fn: Callable, case: Case) -> Any:
+        args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
+        if self.seed is None:
+            return fn(*args, **kwargs)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            return fn(*args, **kwargs)
+
+    def _variant_outputs(self, variant: Callable | None) -> list | None:
+        if variant is None:
+            return None
+        try:
+            return [self._call(variant, case) for case in self.cases]
+        except Exception:
+            return None
+
+    def _describe_case(self, case: Case) -> str:
+        """``name: arg = description; ...``, naming the arguments as the reference does."""
+        try:
+            bound = inspect.signature(self.reference).bind(*case.args, **case.kwargs)
+            parts = [f"{k} = {describe(v)}" for k, v in bound.arguments.items()]
+        except (TypeError, ValueError):
+            parts = [describe(a) for a in case.args]
+            parts += [f"{k} = {describe(v)}" for k, v in case.kwargs.items()]
+        return f"{case.name}: {'; '.join(parts)}"
+
+
+def exercises_in(module: Any) -> list[Exercise]:
+    """The exercises a checks module defines (its ``Exercise`` attributes), by number."""
+    found = {id(v): v for v in vars(module).values() if isinstance(v, Exercise)}
+    return sorted(found.values(), key=lambda ex: ex.number)
