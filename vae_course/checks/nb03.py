@@ -1,0 +1,148 @@
+"""Checkers for notebook 03 (the reparameterization trick).
+
+Exercise 1, "the reparameterized sample": ``reparameterize(mu, logvar, eps)`` returns
+``mu + exp(logvar / 2) * eps``, shape (B, D).
+Exercise 2, "the pathwise gradient estimate": ``pathwise_gradient(f, mu, log_sigma, eps)`` returns
+the Monte-Carlo estimate of the gradient of E[f(z)], z = mu + exp(log_sigma) * eps, with respect to
+``mu`` and ``log_sigma``, averaged over the n rows of ``eps`` (n, d): two (d,) tensors.
+"""
+
+import torch
+
+from vae_course.checks.core import Case, FunctionExercise, Mistake
+
+
+def _reparameterize(mu, logvar, eps):
+    """Reference: z = mu + sigma * eps with sigma = exp(logvar / 2)."""
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+def _cases_ex1():
+    g = torch.Generator().manual_seed(3)
+    return [
+        Case("mu=0, logvar=0 (sigma=1): z is eps itself", torch.zeros(2, 3), torch.zeros(2, 3),
+             torch.randn(2, 3, generator=g)),
+        Case("logvar=log 4 (sigma=2)", torch.ones(2, 2), torch.full((2, 2), 1.3862943611198906),
+             torch.randn(2, 2, generator=g)),
+        Case("random mu and logvar", torch.randn(4, 5, generator=g), torch.randn(4, 5, generator=g),
+             torch.randn(4, 5, generator=g)),
+    ]
+
+
+ex1 = FunctionExercise(
+    1,
+    "the reparameterized sample",
+    reference=_reparameterize,
+    cases=_cases_ex1(),
+    mistakes=[
+        Mistake("It looks like you multiplied eps by exp(logvar), the variance: multiply by the "
+                "standard deviation sigma = exp(logvar / 2).",
+                like=lambda mu, logvar, eps: mu + torch.exp(logvar) * eps),
+        Mistake("It looks like you multiplied eps by logvar itself: logvar is log sigma^2, so "
+                "sigma = exp(logvar / 2).",
+                like=lambda mu, logvar, eps: mu + logvar * eps),
+        Mistake("It looks like you used exp(logvar) / 2 instead of exp(logvar / 2): the half goes "
+                "inside the exponential, because sqrt(e^a) = e^(a/2).",
+                like=lambda mu, logvar, eps: mu + torch.exp(logvar) / 2 * eps),
+        Mistake("It looks like the mean is missing: z must be centred on mu.",
+                like=lambda mu, logvar, eps: torch.exp(0.5 * logvar) * eps),
+    ],
+    hints=[
+        "If eps ~ N(0, 1), then mu + sigma * eps ~ N(mu, sigma^2). You are given logvar = log sigma^2.",
+        "sigma = sqrt(exp(logvar)) = exp(logvar / 2), i.e. torch.exp(0.5 * logvar).",
+        "return mu + torch.exp(0.5 * logvar) * eps",
+    ],
+    solution="def reparameterize(mu, logvar, eps):\n    return mu + torch.exp(0.5 * logvar) * eps\n",
+)
+
+
+def _pathwise_by_finite_differences(f, mu, log_sigma, eps, h=1e-4):
+    """Reference, independent of autograd: central differences of the sample average of f(z),
+    with the same eps on both sides (common random numbers), in float64."""
+    dtype = mu.dtype
+    mu, log_sigma, eps = mu.double(), log_sigma.double(), eps.double()
+
+    def average(m, s):
+        return f(m + torch.exp(s) * eps).mean()
+
+    grad_mu, grad_s = torch.zeros_like(mu), torch.zeros_like(log_sigma)
+    for j in range(len(mu)):
+        step = torch.zeros_like(mu)
+        step[j] = h
+        grad_mu[j] = (average(mu + step, log_sigma) - average(mu - step, log_sigma)) / (2 * h)
+        grad_s[j] = (average(mu, log_sigma + step) - average(mu, log_sigma - step)) / (2 * h)
+    return grad_mu.to(dtype), grad_s.to(dtype)
+
+
+def _reference_pathwise(f, mu, log_sigma, eps):
+    return _pathwise_by_finite_differences(f, mu, log_sigma, eps)
+
+
+def _square(z):
+    return (z**2).sum(-1)
+
+
+def _shifted_square(z):
+    return ((z - 1.5) ** 2).sum(-1)
+
+
+def _wavy(z):
+    return torch.sin(z).sum(-1) + 0.1 * (z**3).sum(-1)
+
+
+def _cases_ex2():
+    g = torch.Generator().manual_seed(7)
+    return [
+        Case("f(z) = |z|^2, d=1, two samples", _square, torch.tensor([0.5]), torch.tensor([0.0]),
+             torch.tensor([[1.0], [-0.5]])),
+        Case("f(z) = |z - 1.5|^2, d=3", _shifted_square, torch.tensor([0.0, 1.0, -1.0]),
+             torch.tensor([0.0, -1.0, 0.5]), torch.randn(50, 3, generator=g)),
+        Case("f(z) = sum sin z + z^3 / 10, d=4", _wavy, torch.randn(4, generator=g),
+             0.3 * torch.randn(4, generator=g), torch.randn(200, 4, generator=g)),
+    ]
+
+
+def _pathwise_sum(f, mu, log_sigma, eps):
+    mu, log_sigma = mu.detach().requires_grad_(), log_sigma.detach().requires_grad_()
+    f(mu + torch.exp(log_sigma) * eps).sum().backward()
+    return mu.grad, log_sigma.grad
+
+
+def _pathwise_sigma_not_log(f, mu, log_sigma, eps):
+    mu, log_sigma = mu.detach().requires_grad_(), log_sigma.detach().requires_grad_()
+    f(mu + log_sigma * eps).mean().backward()
+    return mu.grad, log_sigma.grad
+
+
+ex2 = FunctionExercise(
+    2,
+    "the pathwise gradient estimate",
+    reference=_reference_pathwise,
+    cases=_cases_ex2(),
+    rtol=2e-3,
+    atol=2e-3,
+    check_dtype=False,
+    mistakes=[
+        Mistake("Your gradient is n times too large: average f(z) over the n samples (.mean()), "
+                "do not sum.", like=_pathwise_sum),
+        Mistake("It looks like you used log_sigma as the standard deviation: sigma = "
+                "exp(log_sigma).", like=_pathwise_sigma_not_log),
+    ],
+    hints=[
+        "Make mu and log_sigma leaves that require gradients (mu.detach().requires_grad_()), build "
+        "z = mu + exp(log_sigma) * eps, and let autograd do the rest.",
+        "The estimate is the gradient of the sample average: f(z).mean().backward(), then read "
+        "mu.grad and log_sigma.grad.",
+        "mu = mu.detach().requires_grad_(); log_sigma = log_sigma.detach().requires_grad_(); "
+        "z = mu + torch.exp(log_sigma) * eps; f(z).mean().backward(); "
+        "return mu.grad, log_sigma.grad",
+    ],
+    solution=(
+        "def pathwise_gradient(f, mu, log_sigma, eps):\n"
+        "    mu = mu.detach().requires_grad_()\n"
+        "    log_sigma = log_sigma.detach().requires_grad_()\n"
+        "    z = mu + torch.exp(log_sigma) * eps   # (n, d)\n"
+        "    f(z).mean().backward()\n"
+        "    return mu.grad, log_sigma.grad\n"
+    ),
+)
