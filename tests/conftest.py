@@ -4,9 +4,33 @@ import os
 from pathlib import Path
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 if "VAE_COURSE_DATA" not in os.environ and _SHARED.is_dir():
     os.environ["VAE_COURSE_DATA"] = str(_SHARED)
+
+
+@pytest.fixture
+def exercise_function():
+    """Run a notebook's `# Exercise N:` cell as it stands and return the function it defines.
+
+    ``exercise_function("02_gaussian_kl.ipynb", "solutions", 1, "kl_diag")``: the solved function, or
+    from ``"notebooks"`` the student placeholder that the generator wrote.
+    """
+    import math
+
+    import nbformat
+    import torch
+
+    def load(notebook: str, folder: str, number: int, name: str):
+        nb = nbformat.read(Path(__file__).resolve().parents[1] / folder / notebook, as_version=4)
+        (source,) = [c.source for c in nb.cells
+                     if c.cell_type == "code" and c.source.startswith(f"# Exercise {number}:")]
+        namespace = {"torch": torch, "math": math}
+        exec(source, namespace)
+        return namespace[name]
+
+    return load

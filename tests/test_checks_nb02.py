@@ -1,33 +1,18 @@
 """Notebook 02's exercises, run on the exercise cells as they stand in solutions/ and notebooks/."""
 
-import math
-from pathlib import Path
-
-import nbformat
 import pytest
 import torch
 
 from vae_course.checks.core import FAILED, NOT_ATTEMPTED, PASSED
 from vae_course.checks.nb02 import _diag_variant, _full_variant, ex1, ex2
 
-ROOT = Path(__file__).resolve().parents[1]
 NAME = "02_gaussian_kl.ipynb"
 
 
-def exercise_function(folder, number, name):
-    """Execute the notebook's `# Exercise N` cell and return the function it defines."""
-    nb = nbformat.read(ROOT / folder / NAME, as_version=4)
-    (source,) = [c.source for c in nb.cells
-                 if c.cell_type == "code" and c.source.startswith(f"# Exercise {number}:")]
-    namespace = {"torch": torch, "math": math}
-    exec(source, namespace)
-    return namespace[name]
-
-
 @pytest.mark.parametrize("ex, number, name", [(ex1, 1, "kl_diag"), (ex2, 2, "kl_full")])
-def test_the_solution_passes_and_the_untouched_student_cell_is_not_attempted(ex, number, name):
-    assert ex.evaluate(exercise_function("solutions", number, name)).status == PASSED
-    assert ex.evaluate(exercise_function("notebooks", number, name)).status == NOT_ATTEMPTED
+def test_solution_passes_and_untouched_student_cell_is_not_attempted(ex, number, name, exercise_function):
+    assert ex.evaluate(exercise_function(NAME, "solutions", number, name)).status == PASSED
+    assert ex.evaluate(exercise_function(NAME, "notebooks", number, name)).status == NOT_ATTEMPTED
 
 
 @pytest.mark.parametrize("answer, named", [

@@ -1,33 +1,20 @@
 """Notebook 03's exercises, run on the exercise cells as they stand in solutions/ and notebooks/."""
 
-import math
-from pathlib import Path
-
-import nbformat
 import pytest
 import torch
 
 from vae_course.checks.core import FAILED, NOT_ATTEMPTED, PASSED
 from vae_course.checks.nb03 import ex1, ex2
 
-ROOT = Path(__file__).resolve().parents[1]
 NAME = "03_reparameterization.ipynb"
 
 
-def exercise_function(folder, number, name):
-    """Execute the notebook's `# Exercise N` cell and return the function it defines."""
-    nb = nbformat.read(ROOT / folder / NAME, as_version=4)
-    (source,) = [c.source for c in nb.cells
-                 if c.cell_type == "code" and c.source.startswith(f"# Exercise {number}:")]
-    namespace = {"torch": torch, "math": math}
-    exec(source, namespace)
-    return namespace[name]
-
-
 @pytest.mark.parametrize("ex, number, name", [(ex1, 1, "reparameterize"), (ex2, 2, "pathwise_gradient")])
-def test_the_solution_passes_and_the_untouched_student_cell_is_not_attempted(ex, number, name, capsys):
-    assert ex.check(exercise_function("solutions", number, name)).status == PASSED
-    assert ex.check(exercise_function("notebooks", number, name)).status == NOT_ATTEMPTED
+def test_solution_passes_and_untouched_student_cell_is_not_attempted(
+    ex, number, name, capsys, exercise_function
+):
+    assert ex.check(exercise_function(NAME, "solutions", number, name)).status == PASSED
+    assert ex.check(exercise_function(NAME, "notebooks", number, name)).status == NOT_ATTEMPTED
     out = capsys.readouterr().out
     assert "correct" in out and "not attempted yet" in out
 
@@ -80,7 +67,7 @@ def test_the_score_function_estimator_is_not_accepted_as_pathwise():
     assert ex2.evaluate(_score_function).status == FAILED
 
 
-def test_the_pathwise_reference_matches_autograd_in_float64():
+def test_the_pathwise_reference_matches_autograd_in_float64(exercise_function):
     mu = torch.tensor([0.3, -1.0], dtype=torch.float64)
     log_sigma = torch.tensor([0.1, -0.2], dtype=torch.float64)
     eps = torch.randn(20, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
@@ -89,6 +76,6 @@ def test_the_pathwise_reference_matches_autograd_in_float64():
         return torch.sin(z).sum(-1)
 
     got = ex2.reference(f, mu, log_sigma, eps)
-    want = exercise_function("solutions", 2, "pathwise_gradient")(f, mu, log_sigma, eps)
+    want = exercise_function(NAME, "solutions", 2, "pathwise_gradient")(f, mu, log_sigma, eps)
     assert got[0].dtype == torch.float64
     torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-8)
