@@ -14,6 +14,9 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
+
+from ..losses import kl_normal
 
 P_COLOR = "tab:blue"
 Q_COLOR = "tab:orange"
@@ -23,9 +26,12 @@ def kl_normal_1d(mu1: float, sigma1: float, mu2: float, sigma2: float) -> float:
     """``KL(N(mu1, sigma1^2) || N(mu2, sigma2^2))`` in nats; sigmas are standard deviations > 0."""
     if not (sigma1 > 0 and sigma2 > 0):
         raise ValueError(f"standard deviations must be positive, got {sigma1} and {sigma2}.")
-    return (
-        math.log(sigma2 / sigma1) + (sigma1**2 + (mu1 - mu2) ** 2) / (2 * sigma2**2) - 0.5
-    )
+
+    def one(value):  # a (1,) float64 tensor: kl_normal sums over the last dimension
+        return torch.tensor([float(value)], dtype=torch.float64)
+
+    logvar1, logvar2 = 2 * math.log(sigma1), 2 * math.log(sigma2)
+    return kl_normal(one(mu1), one(logvar1), one(mu2), one(logvar2)).item()
 
 
 def _normal_pdf(x, mu, sigma):
