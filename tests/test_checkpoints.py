@@ -1,10 +1,22 @@
+import dataclasses
+import os
 import pickle
+import stat
 
 import pytest
 import torch
 
-from vae_course.checkpoints import CheckpointError, cache_dir, load_checkpoint, load_or_train, save_checkpoint
+from vae_course.checkpoints import (
+    CheckpointError,
+    cache_dir,
+    load_checkpoint,
+    load_or_train,
+    recipe_key,
+    save_checkpoint,
+)
+from vae_course.losses import ae_loss
 from vae_course.models import AE, VAE
+from vae_course.train import History, Recipe
 
 
 def test_a_saved_model_loads_back_with_identical_outputs_and_metadata(tmp_path):
@@ -24,7 +36,7 @@ def test_a_foreign_pickle_is_refused_without_running_it(tmp_path):
             return (print, ("pwned",))
 
     path = tmp_path / "evil.pt"
-    path.write_bytes(pickle.dumps(Evil()))
+    path.write_bytes(pickle.dumps(Evil(), protocol=2))  # the protocol torch.load expects: no warning
     with pytest.raises(CheckpointError, match="corrupt or not a PyTorch file"):
         load_checkpoint(path)
 
@@ -66,26 +78,105 @@ def test_a_failed_save_leaves_no_partial_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_load_or_train_trains_once_then_loads_and_retrains_on_request(tmp_path, monkeypatch):
+TINY = Recipe(loss="ae", n_train=200, epochs=1, batch_size=50)
+
+
+def test_load_or_train_trains_once_then_loads_the_history_and_retrains_on_request(tmp_path, monkeypatch):
     monkeypatch.setenv("VAE_COURSE_CACHE", str(tmp_path))
     assert cache_dir() == tmp_path
-    calls = []
-
-    def train(model):
-        calls.append(1)
-        return {"epochs": 1}
-
-    m1, meta1 = load_or_train("ae-test", lambda: AE(2, (8,)), train, device="cpu")
-    m2, meta2 = load_or_train("ae-test", lambda: AE(2, (8,)), train, device="cpu")
-    assert (meta1["loaded"], meta2["loaded"], len(calls)) == (False, True, 1)
+    m1, h1 = load_or_train(lambda: AE(2, (8,)), TINY, device="cpu", progress=False)
+    m2, h2 = load_or_train(lambda: AE(2, (8,)), TINY, device="cpu", progress=False)
+    assert isinstance(h1, History) and isinstance(h2, History)
+    assert (h1.loaded, h2.loaded) == (False, True)
+    assert h2.train_loss == h1.train_loss and len(h2.test_loss) == 1 and h2.n_train == 200
     assert torch.equal(m1.decode(torch.ones(1, 2)), m2.decode(torch.ones(1, 2)))
-    load_or_train("ae-test", lambda: AE(2, (8,)), train, retrain=True, device="cpu")
-    assert len(calls) == 2
+    _, h3 = load_or_train(lambda: AE(2, (8,)), TINY, retrain=True, device="cpu", progress=False)
+    assert not h3.loaded and len(list(tmp_path.iterdir())) == 1
 
 
-def test_load_or_train_retrains_when_the_config_changed(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("change", [dict(beta=4.0), dict(lr=3e-3), dict(epochs=2), dict(seed=1),
+                                    dict(binarize=False), dict(data="fashion-mnist"), dict(n_train=300),
+                                    dict(batch_size=64), dict(loss="vae")])
+def test_a_model_trained_by_another_recipe_is_never_handed_back(change):
+    model = VAE(2, (8,))
+    assert recipe_key(model, dataclasses.replace(TINY, **change)) != recipe_key(model, TINY)
+    assert recipe_key(model, TINY) == recipe_key(VAE(2, (8,)), TINY)
+    assert recipe_key(VAE(3, (8,)), TINY) != recipe_key(model, TINY)
+
+
+def test_a_cached_file_whose_recipe_does_not_match_is_refused_and_retrained(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("VAE_COURSE_CACHE", str(tmp_path))
-    load_or_train("m", lambda: AE(2, (8,)), lambda m: {}, device="cpu")
-    model, meta = load_or_train("m", lambda: AE(2, (16,)), lambda m: {}, device="cpu")
-    assert meta["loaded"] is False and model.config["hidden"] == [16]
-    assert "Not using the cached model" in capsys.readouterr().out
+    other = dataclasses.replace(TINY, lr=3e-3)
+    load_or_train(lambda: AE(2, (8,)), TINY, device="cpu", progress=False)
+    (only,) = tmp_path.iterdir()
+    only.rename(tmp_path / f"{recipe_key(AE(2, (8,)), other)}.pt")  # a file under the wrong name
+    _, history = load_or_train(lambda: AE(2, (8,)), other, device="cpu", progress=False)
+    assert not history.loaded
+    assert "trained by another recipe" in capsys.readouterr().out
+
+
+def test_the_same_recipe_trains_the_same_weights_whatever_ran_before(tmp_path, monkeypatch):
+    monkeypatch.setenv("VAE_COURSE_CACHE", str(tmp_path))
+    m1, h1 = load_or_train(lambda: AE(2, (8,)), TINY, retrain=True, device="cpu", progress=False)
+    torch.randn(1000)  # a learner ran other cells in between
+    m2, h2 = load_or_train(lambda: AE(2, (8,)), TINY, retrain=True, device="cpu", progress=False)
+    assert h1.train_loss == h2.train_loss
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
+
+
+def test_a_custom_loss_must_be_named_in_the_recipe(tmp_path, monkeypatch):
+    monkeypatch.setenv("VAE_COURSE_CACHE", str(tmp_path))
+
+    def my_loss(model, x, y=None):
+        return ae_loss(model, x, y)
+
+    with pytest.raises(ValueError, match="names the loss 'ae'"):
+        load_or_train(lambda: AE(2, (8,)), TINY, loss_fn=my_loss, device="cpu", progress=False)
+    _, h = load_or_train(lambda: AE(2, (8,)), dataclasses.replace(TINY, loss="my_loss"), loss_fn=my_loss,
+                         device="cpu", progress=False)
+    assert len(h.train_loss) == 1
+
+
+def _tamper(path, **changes):
+    payload = torch.load(path, weights_only=True)
+    for key, value in changes.items():
+        if value is None:
+            del payload[key]
+        else:
+            payload[key] = value(payload) if callable(value) else value
+    torch.save(payload, path)
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(config=lambda p: {**p["config"], "colour": "red"}), "cannot be built from the saved config"),
+    (dict(model_class=None), "lacks a model class name"),
+    (dict(metadata=["not", "a", "dict"]), "metadata is a list"),
+    (dict(state_dict=lambda p: {**p["state_dict"], "encoder.0.weight": torch.zeros(3, 3)}), "size mismatch"),
+])
+def test_a_damaged_checkpoint_is_a_clear_checkpoint_error(tmp_path, changes, message):
+    path = save_checkpoint(tmp_path / "ae.pt", AE(2, (8,)), {"recipe": {}})
+    _tamper(path, **changes)
+    with pytest.raises(CheckpointError, match=message) as info:
+        load_checkpoint(path, AE)
+    assert str(info.value).strip() and ": ;" not in str(info.value)
+
+
+def test_load_or_train_replaces_a_damaged_cache_file_with_a_message(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VAE_COURSE_CACHE", str(tmp_path))
+    load_or_train(lambda: AE(2, (8,)), TINY, device="cpu", progress=False)
+    (path,) = tmp_path.iterdir()
+    for changes in [dict(config=lambda p: {**p["config"], "colour": "red"}), dict(model_class=None),
+                    dict(metadata=[1, 2]), dict(metadata={"recipe": "?", "history": 3})]:
+        _tamper(path, **changes)
+        _, history = load_or_train(lambda: AE(2, (8,)), TINY, device="cpu", progress=False)
+        assert not history.loaded
+        assert "Not using the cached model" in capsys.readouterr().out
+
+
+def test_a_saved_checkpoint_is_readable_by_other_users_of_a_shared_cache(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = save_checkpoint(tmp_path / "m.pt", AE(2, (8,)))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

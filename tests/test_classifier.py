@@ -5,6 +5,7 @@ import torch
 
 from vae_course import classifier
 from vae_course.classifier import DigitClassifier, Verdict, judge, predict_proba
+from vae_course.train import Recipe
 
 
 def test_classifier_maps_images_to_ten_logits_and_features():
@@ -51,20 +52,23 @@ def test_a_few_training_steps_lower_the_loss_on_a_fixed_batch():
 
 def test_load_classifier_trains_once_then_loads_from_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("VAE_COURSE_CACHE", str(tmp_path))
-    monkeypatch.setenv("VAE_COURSE_FAST", "1")
+    tiny = Recipe(loss="classifier_loss", binarize=False, n_train=300, epochs=1, lr=2e-3)
+    monkeypatch.setattr(classifier, "classifier_recipe", lambda: tiny)
     calls = []
+    real_fit = Recipe.fit
 
-    def fake_train(model, progress=True):
+    def counting_fit(self, *args, **kwargs):
         calls.append(1)
-        return {"test_accuracy": 0.5}
+        return real_fit(self, *args, **kwargs)
 
-    monkeypatch.setattr(classifier, "train_classifier", fake_train)
+    monkeypatch.setattr(Recipe, "fit", counting_fit)
     first = classifier.load_classifier(progress=False)
     second = classifier.load_classifier(progress=False)
     assert calls == [1]
-    assert (tmp_path / "digit_classifier_fast.pt").is_file()
-    assert second.metadata["loaded"] and not first.metadata["loaded"]
-    assert second.metadata["test_accuracy"] == 0.5
+    assert [p.name.split("-")[:2] for p in tmp_path.iterdir()] == [["DigitClassifier", "classifier_loss"]]
+    assert second.history.loaded and not first.history.loaded
+    assert second.history.train_loss == first.history.train_loss
+    assert 0.1 < second.metadata["test_accuracy"] == first.metadata["test_accuracy"]
     for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     classifier.load_classifier(retrain=True, progress=False)

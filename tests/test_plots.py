@@ -118,9 +118,16 @@ def test_interpolation_strips_caption_rows_and_t():
 
 def test_loss_curves_label_epochs_and_nats():
     h = History(train_loss=[3.0, 2.0], test_loss=[2.5, 2.1])
-    ax = plots.loss_curves({"VAE": h, "dict": {"train_loss": [1, 2]}})
+    ax = plots.loss_curves({"VAE": h, "AE": History(train_loss=[4.0, 3.0])})
     assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "nats / image"
-    assert len(ax.get_lines()) == 2  # a dict without attributes is skipped, not a crash
+    assert len(ax.get_lines()) == 3 and len(ax.get_legend().get_texts()) == 3
+
+
+def test_loss_curves_refuse_to_draw_an_empty_figure_quietly():
+    with pytest.raises(TypeError, match="needs a History for 'VAE'"):
+        plots.loss_curves({"VAE": {"train_loss": [1, 2]}})  # e.g. a checkpoint's metadata dict
+    with pytest.raises(ValueError, match="nothing to draw"):
+        plots.loss_curves({"VAE": History()})
 
 
 def test_share_limits_gives_both_axes_the_union():

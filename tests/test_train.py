@@ -3,7 +3,7 @@ import torch
 
 from vae_course.losses import ae_loss, vae_loss
 from vae_course.models import AE, VAE
-from vae_course.train import History, evaluate, fit, pick_device, seed_everything
+from vae_course.train import History, Recipe, evaluate, fit, pick_device, seed_everything
 
 
 def toy_digits(n=256, seed=0):
@@ -33,12 +33,53 @@ def test_fit_is_reproducible_with_the_same_seed():
     x, _ = toy_digits()
 
     def run(seed):
-        seed_everything(seed)  # before building the model: the initial weights are random too
-        model = AE(2, (16,))
-        return fit(model, ae_loss, x, epochs=2, batch_size=64, seed=seed, progress=False).train_loss
+        return fit(AE(2, (16,)), ae_loss, x, epochs=2, batch_size=64, seed=seed, progress=False).train_loss
 
     assert run(3) == run(3)
     assert run(3) != run(4)
+
+
+def test_fit_with_a_seed_gives_the_same_loss_after_other_random_calls():
+    x, _ = toy_digits()
+    first = fit(AE(2, (16,)), ae_loss, x, epochs=1, batch_size=64, seed=0, progress=False).train_loss
+    torch.randn(1000)  # e.g. a learner's other cells
+    model = AE(2, (16,))  # built from another random state
+    assert fit(model, ae_loss, x, epochs=1, batch_size=64, seed=0, progress=False).train_loss == first
+
+
+def test_fit_without_reinit_continues_from_the_weights_it_was_given():
+    x, _ = toy_digits()
+    model = AE(2, (16,))
+    fit(model, ae_loss, x, epochs=3, batch_size=64, progress=False)
+    trained = evaluate(model, ae_loss, x)
+    fit(model, ae_loss, x, epochs=1, batch_size=64, progress=False, reinit=False)
+    assert evaluate(model, ae_loss, x) < trained + 1.0
+
+
+def test_fit_refuses_to_reinit_a_parameter_no_layer_owns():
+    x, _ = toy_digits(32)
+    model = AE(2, (8,))
+    model.log_sigma = torch.nn.Parameter(torch.zeros(1))
+    with pytest.raises(ValueError, match="log_sigma.*reinit=False"):
+        fit(model, ae_loss, x, epochs=1, progress=False)
+
+
+def test_history_round_trips_through_a_dict_and_refuses_anything_else():
+    h = History(train_loss=[2.0, 1.0], test_loss=[2.5, 1.5], epoch_seconds=[0.1, 0.2], n_train=10)
+    assert History.from_dict(h.to_dict()) == h
+    for bad in [{}, [1, 2], {"train_loss": "x", "test_loss": [], "epoch_seconds": [], "n_train": 1},
+                {"train_loss": [1.0], "test_loss": [], "epoch_seconds": [], "n_train": 1}]:
+        with pytest.raises(ValueError):
+            History.from_dict(bad)
+
+
+def test_recipe_binarizes_the_test_set_once_and_the_training_batches_afresh():
+    recipe = Recipe(loss="vae", n_train=100)
+    x_test, _ = recipe.test_data()
+    assert set(x_test.unique().tolist()) == {0.0, 1.0}
+    assert torch.equal(x_test, recipe.test_data()[0])
+    x_grey, _ = Recipe(loss="vae", binarize=False).test_data()
+    assert len(x_grey.unique()) > 2 and len(recipe.train_data()[0]) == 100
 
 
 def test_fit_applies_the_batch_transform_to_training_batches():

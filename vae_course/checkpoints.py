@@ -11,6 +11,9 @@ Writes go to a temporary file in the same folder that is renamed into place, so 
 never leaves a half-written checkpoint behind.
 """
 
+import dataclasses
+import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -32,6 +35,12 @@ def cache_dir() -> Path:
     env = os.environ.get("VAE_COURSE_CACHE")
     path = Path(env).expanduser() if env else Path(__file__).resolve().parent.parent / ".cache"
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def save_checkpoint(path, model: torch.nn.Module, metadata: dict | None = None) -> Path:
@@ -56,6 +65,7 @@ def save_checkpoint(path, model: torch.nn.Module, metadata: dict | None = None) 
     try:
         with os.fdopen(fd, "wb") as fh:
             torch.save(payload, fh)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; a saved model is as readable as any file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -90,25 +100,36 @@ def load_checkpoint(path, model_cls=None, config: dict | None = None, device=Non
     if payload.get("version") != VERSION:
         raise CheckpointError(f"{path} has checkpoint version {payload.get('version')}, "
                               f"this course reads version {VERSION}.")
-    name = payload["model_class"]
+    name, saved_config, state_dict = (payload.get(k) for k in ("model_class", "config", "state_dict"))
+    metadata = payload.get("metadata", {})
+    if not isinstance(name, str) or not isinstance(saved_config, dict) or not isinstance(state_dict, dict):
+        raise CheckpointError(f"{path} is damaged: it lacks a model class name, a config dict or the "
+                              "weights. Delete it and retrain.")
+    if not isinstance(metadata, dict):
+        raise CheckpointError(f"{path} is damaged: its metadata is a {type(metadata).__name__}, "
+                              "not a dict. Delete it and retrain.")
     if model_cls is None:
         if name not in MODELS:
             raise CheckpointError(f"{path} holds a {name}; pass its class as model_cls to load it.")
         model_cls = MODELS[name]
     elif model_cls.__name__ != name:
         raise CheckpointError(f"{path} holds a {name}, not a {model_cls.__name__}.")
-    if config is not None and _normalize(config) != _normalize(payload["config"]):
-        raise CheckpointError(f"{path} was trained with config {payload['config']}, "
+    if config is not None and _normalize(config) != _normalize(saved_config):
+        raise CheckpointError(f"{path} was trained with config {saved_config}, "
                               f"not {config}.")
-    model = model_cls(**payload["config"])
     try:
-        model.load_state_dict(payload["state_dict"])
+        model = model_cls(**saved_config)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: a {name} cannot be built from the saved config "
+                              f"{saved_config} ({exc}).") from None
+    try:
+        model.load_state_dict(state_dict)
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise CheckpointError(f"{path}: the weights do not fit a {name}{payload['config']} "
-                              f"({first}).") from None
+        details = [line.strip() for line in str(exc).splitlines() if line.strip()][1:4]
+        raise CheckpointError(f"{path}: the weights do not fit a {name}({saved_config}): "
+                              + "; ".join(details or [str(exc).strip()])) from None
     model.to(device or "cpu").eval()
-    return model, payload["metadata"]
+    return model, metadata
 
 
 def _normalize(value):
@@ -120,32 +141,58 @@ def _normalize(value):
     return value
 
 
-def load_or_train(name: str, build_model, train, retrain: bool = False, device=None):
-    """Load the cached model ``name`` if its config matches, else build, train and cache it.
+def recipe_key(model: torch.nn.Module, recipe) -> str:
+    """The cache file name of ``model`` (its class and config) trained by ``recipe``.
+
+    A readable prefix and a hash of everything: ``VAE-vae-3f2a9c1b07de``. Any change to the
+    architecture or to any field of the recipe gives another name, so another file.
+    """
+    what = {"model_class": type(model).__name__, "config": _normalize(dict(model.config)),
+            "recipe": _normalize(dataclasses.asdict(recipe))}
+    digest = hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:12]
+    return f"{type(model).__name__}-{recipe.loss}-{digest}"
+
+
+def load_or_train(build_model, recipe, loss_fn=None, *, retrain: bool = False, device=None,
+                  progress: bool = True):
+    """Load the model that ``recipe`` trains from the cache, or train it by the recipe and cache it.
 
     Args:
-        name: a file name in :func:`cache_dir` (include what must not be shared, e.g. the budget
-            mode: ``f"vae2d-{budget().mode}"``).
-        build_model: ``() -> model``, a fresh untrained model; its ``.config`` is what must match.
-        train: ``(model) -> metadata dict`` (e.g. ``fit(...).to_dict()``), called only when training.
+        build_model: ``() -> model``, a fresh untrained model of the course (it has a ``.config``).
+        recipe: a :class:`vae_course.train.Recipe`: data, binarization, loss, beta, epochs, batch size,
+            learning rate, seed. The cache file is keyed on the recipe *and* the model's config, and the
+            file must say it was trained by this very recipe, so a model trained another way is never
+            handed back.
+        loss_fn: your own objective ``(model, x, y) -> scalar`` instead of ``LOSSES[recipe.loss]``;
+            its ``__name__`` must be ``recipe.loss``.
         retrain: ignore any cached file and train afresh.
         device: where the returned model lives (default: CUDA when present, else CPU).
 
     Returns:
-        ``(model, metadata)``; ``metadata["loaded"]`` says whether it came from the cache.
+        ``(model, history)``: the model in eval mode and its :class:`~vae_course.train.History`
+        (``history.loaded`` says whether it came from the cache).
+
+    A cached file that cannot be used (corrupt, another format, a recipe that does not match) is
+    reported in one line and replaced by a freshly trained model.
     """
-    from .train import pick_device
+    from .train import History, pick_device, seed_everything
 
     device = device or pick_device()
-    path = cache_dir() / f"{name}.pt"
+    seed_everything(recipe.seed)
     model = build_model()
+    path = cache_dir() / f"{recipe_key(model, recipe)}.pt"
+    wanted = _normalize(dataclasses.asdict(recipe))
     if path.exists() and not retrain:
         try:
             cached, metadata = load_checkpoint(path, type(model), config=model.config, device=device)
-            return cached, {**metadata, "loaded": True}
-        except CheckpointError as exc:
+            if _normalize(metadata.get("recipe")) != wanted:
+                raise CheckpointError(f"{path} was trained by another recipe: {metadata.get('recipe')}")
+            history = History.from_dict(metadata.get("history"))
+            history.loaded = True
+            return cached, history
+        except (CheckpointError, ValueError) as exc:
             print(f"Not using the cached model ({exc}); training a new one.")
-    metadata = dict(train(model) or {})
-    save_checkpoint(path, model, metadata)
+    history = recipe.fit(model, loss_fn=loss_fn, device=device, progress=progress)
+    save_checkpoint(path, model, {"recipe": dataclasses.asdict(recipe), "history": history.to_dict()})
     model.to(device).eval()
-    return model, {**metadata, "loaded": False}
+    return model, history

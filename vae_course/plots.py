@@ -293,21 +293,31 @@ def loss_curves(histories: dict, ax=None, title: str | None = None, ylabel: str 
     """Plot per-epoch training (dashed) and test (solid) losses of one or more runs.
 
     Args:
-        histories: ``{"name": history}`` where ``history`` has ``.train_loss`` and optionally
-            ``.test_loss`` (lists of per-epoch values, nats / image), as returned by ``train.fit``.
+        histories: ``{"name": History}``, as returned by ``train.fit`` or ``checkpoints.load_or_train``.
 
     Returns:
         The Axes (x: epoch, starting at 1).
+
+    Raises:
+        TypeError: a value is not a ``History`` (e.g. a dict of metadata).
+        ValueError: there is nothing to draw (no run has a single epoch recorded).
     """
+    from .train import History
+
+    for name, h in histories.items():
+        if not isinstance(h, History):
+            raise TypeError(f"loss_curves needs a History for {name!r}, got {type(h).__name__}: pass "
+                            "what fit() or load_or_train() returned.")
+    if not any(h.train_loss or h.test_loss for h in histories.values()):
+        raise ValueError(f"nothing to draw: the histories {list(histories)} hold no epoch.")
     ax = _new_ax(ax, (5.5, 3.5))
     for i, (name, h) in enumerate(histories.items()):
         color = f"C{i}"
-        train = list(getattr(h, "train_loss", []) or [])
-        test = list(getattr(h, "test_loss", []) or [])
-        if train:
-            ax.plot(range(1, len(train) + 1), train, "--", color=color, label=f"{name} (train)")
-        if test:
-            ax.plot(range(1, len(test) + 1), test, "-o", color=color, markersize=3,
+        if h.train_loss:
+            ax.plot(range(1, len(h.train_loss) + 1), h.train_loss, "--", color=color,
+                    label=f"{name} (train)")
+        if h.test_loss:
+            ax.plot(range(1, len(h.test_loss) + 1), h.test_loss, "-o", color=color, markersize=3,
                     label=f"{name} (test)")
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)

@@ -14,7 +14,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .data import batches
+from .data import batches, binarize_dynamic, binarize_fixed, load_dataset
+from .losses import ae_loss, cvae_loss, vae_loss
+
+LOSSES = {"ae": ae_loss, "vae": vae_loss, "cvae": cvae_loss}
+"""The course's objectives by name, for :class:`Recipe` (each ``(model, x, y) -> nats per image``)."""
 
 
 def seed_everything(seed: int = 0) -> torch.Generator:
@@ -34,12 +38,21 @@ def pick_device(prefer: str | None = None) -> torch.device:
 
 @dataclass
 class History:
-    """Per-epoch losses (in the loss function's unit, nats per image for the course's losses)."""
+    """Per-epoch losses of one training run (in the loss function's unit: nats per image here).
+
+    ``fit`` returns one; ``checkpoints.load_or_train`` returns the one saved with a cached model
+    (then ``loaded`` is True), so a plot never has to guess what it was handed.
+    """
 
     train_loss: list[float] = field(default_factory=list)
     test_loss: list[float] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
     n_train: int = 0
+    loaded: bool = False
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
 
     @property
     def seconds(self) -> float:
@@ -52,8 +65,28 @@ class History:
         return self.n_train * len(self.epoch_seconds) / max(self.seconds, 1e-9)
 
     def to_dict(self) -> dict:
-        return {"train_loss": self.train_loss, "test_loss": self.test_loss,
-                "epoch_seconds": self.epoch_seconds, "n_train": self.n_train}
+        """Plain lists and numbers, e.g. to store in a checkpoint (``loaded`` is not stored)."""
+        return {"train_loss": list(self.train_loss), "test_loss": list(self.test_loss),
+                "epoch_seconds": list(self.epoch_seconds), "n_train": self.n_train}
+
+    @classmethod
+    def from_dict(cls, d) -> "History":
+        """The inverse of :meth:`to_dict`; a ValueError for anything that is not one."""
+        keys = {"train_loss", "test_loss", "epoch_seconds", "n_train"}
+        if not isinstance(d, dict) or not keys <= set(d):
+            got = sorted(d) if isinstance(d, dict) else type(d).__name__
+            raise ValueError(f"not a training history: expected the keys {sorted(keys)}, got {got}.")
+        lists = {}
+        for k in ("train_loss", "test_loss", "epoch_seconds"):
+            v = d[k]
+            if not isinstance(v, (list, tuple)) or not all(isinstance(a, (int, float)) for a in v):
+                raise ValueError(f"history[{k!r}] must be a list of numbers, got {v!r:.80}.")
+            lists[k] = [float(a) for a in v]
+        if len(lists["epoch_seconds"]) != len(lists["train_loss"]):
+            raise ValueError("history: one training time per epoch expected.")
+        if not isinstance(d["n_train"], int):
+            raise ValueError(f"history['n_train'] must be an integer, got {d['n_train']!r}.")
+        return cls(**lists, n_train=d["n_train"])
 
 
 def _as_pair(data, name):
@@ -82,9 +115,27 @@ def evaluate(model, loss_fn, data, batch_size: int = 1000, transform=None) -> fl
     return total / len(x)
 
 
+def reset_weights(model: torch.nn.Module) -> None:
+    """Draw fresh initial weights for every layer of ``model`` from the current random state.
+
+    Calls each submodule's ``reset_parameters`` (what PyTorch's layers use when they are built).
+    A parameter that no such layer owns cannot be re-drawn: that is a ValueError, not a silent skip.
+    """
+    covered = set()
+    for module in model.modules():
+        if hasattr(module, "reset_parameters"):
+            module.reset_parameters()
+            covered.update(id(p) for p in module.parameters(recurse=False))
+    loose = [name for name, p in model.named_parameters() if id(p) not in covered]
+    if loose:
+        raise ValueError(f"cannot re-initialize {', '.join(loose)}: no layer with reset_parameters() "
+                         "owns them. Build the model right after seed_everything(seed) and call "
+                         "fit(..., reinit=False).")
+
+
 def fit(model, loss_fn, train_data, epochs: int, *, test_data=None, batch_size: int = 128,
         lr: float = 1e-3, seed: int = 0, device=None, transform=None, progress: bool = True,
-        optimizer=None) -> History:
+        optimizer=None, reinit: bool = True) -> History:
     """Train ``model`` with Adam on in-memory data; returns a :class:`History`.
 
     Args:
@@ -92,13 +143,17 @@ def fit(model, loss_fn, train_data, epochs: int, *, test_data=None, batch_size: 
         loss_fn: ``loss_fn(model, x, y) -> scalar`` (e.g. ``losses.vae_loss``), mean over the batch.
         train_data: images ``(N, ...)`` or an ``(images, labels)`` pair of tensors.
         epochs: passes over the training data (ask ``budget().pick(full=..., fast=...)``).
-        test_data: optional, same form; evaluated after every epoch.
+        test_data: optional, same form, used as given (binarize it once beforehand, e.g. with
+            ``data.binarize_fixed``); evaluated after every epoch.
         batch_size, lr: mini-batch size and Adam's learning rate.
-        seed: seeds everything, so the same call gives the same numbers.
+        seed: seeds everything and (with ``reinit``) re-draws the initial weights from it, so the same
+            call gives the same numbers whatever random numbers were drawn before it.
         device: default :func:`pick_device` (CUDA when present).
-        transform: optional function applied to every image batch, e.g. ``data.binarize_dynamic``.
+        transform: optional function applied to every training batch, e.g. ``data.binarize_dynamic``.
         progress: show a progress bar (a widget in Jupyter, text in a terminal).
         optimizer: an optimizer for ``model``'s parameters; default Adam(lr).
+        reinit: re-initialize the weights from ``seed`` first (default). ``False`` continues training
+            the weights the model has (fine-tuning, or a model you seeded yourself).
     """
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}.")
@@ -106,6 +161,8 @@ def fit(model, loss_fn, train_data, epochs: int, *, test_data=None, batch_size: 
     if len(x) == 0:
         raise ValueError("train_data is empty.")
     generator = seed_everything(seed)
+    if reinit:
+        reset_weights(model)
     device = pick_device() if device is None else torch.device(device)
     model.to(device)
     x = x.to(device)
@@ -131,9 +188,65 @@ def fit(model, loss_fn, train_data, epochs: int, *, test_data=None, batch_size: 
         history.train_loss.append(total / len(x))
         postfix = {"epoch": epoch, "train": f"{history.train_loss[-1]:.2f}"}
         if test_data is not None:
-            history.test_loss.append(evaluate(model, loss_fn, test_data, transform=transform))
+            history.test_loss.append(evaluate(model, loss_fn, test_data))
             postfix["test"] = f"{history.test_loss[-1]:.2f}"
         bar.set_postfix(postfix)
     bar.close()
     model.eval()
     return history
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides what a training run produces. The model cache is keyed on it.
+
+    ``binarize=True`` is the course's likelihood convention (the literature's): training batches are
+    binarized afresh each time (``data.binarize_dynamic``), the test set once with a fixed seed
+    (``data.binarize_fixed(x, seed=0)``), so that a Bernoulli loss is a real log-likelihood and a
+    negative ELBO a real bound on -log p(x). ``binarize=False`` trains on the grey levels.
+    """
+
+    loss: str                  # "ae", "vae", "cvae" (LOSSES), or the name of your own loss_fn
+    data: str = "mnist"        # a name for data.load_dataset
+    binarize: bool = True
+    n_train: int = 60_000      # the first n_train training images
+    epochs: int = 8
+    batch_size: int = 128
+    lr: float = 1e-3
+    beta: float = 1.0          # weight of the KL term (vae and cvae losses)
+    seed: int = 0
+
+    def train_data(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first ``n_train`` training images ``(n_train, 1, 28, 28)`` (grey) and labels."""
+        x, y = load_dataset(self.data, "train")
+        return x[:self.n_train], y[:self.n_train]
+
+    def test_data(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The test images as the recipe evaluates them (binarized with seed 0, or grey), labels."""
+        x, y = load_dataset(self.data, "test")
+        return (binarize_fixed(x, seed=0) if self.binarize else x), y
+
+    def loss_fn(self, loss_fn=None):
+        """The training objective ``(model, x, y) -> scalar``: ``LOSSES[loss]`` with ``beta``,
+        or your own ``loss_fn``, whose ``__name__`` must then be ``loss`` (so the cache key names it)."""
+        if loss_fn is not None:
+            if getattr(loss_fn, "__name__", None) != self.loss:
+                raise ValueError(f"the recipe names the loss {self.loss!r}, but the loss function "
+                                 f"given is {getattr(loss_fn, '__name__', loss_fn)!r}: name it in "
+                                 "the recipe, Recipe(loss=your_fn.__name__, ...).")
+            if self.beta != 1.0:
+                raise ValueError("beta applies to the course's losses only; put it inside your loss_fn.")
+            return loss_fn
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}: use one of {sorted(LOSSES)} or pass loss_fn.")
+        base = LOSSES[self.loss]
+        if self.beta == 1.0:
+            return base
+        return lambda model, x, y=None: base(model, x, y, beta=self.beta)
+
+    def fit(self, model, loss_fn=None, device=None, progress: bool = True) -> History:
+        """Train ``model`` by this recipe, evaluating on the test set after every epoch."""
+        return fit(model, self.loss_fn(loss_fn), self.train_data(), self.epochs,
+                   test_data=self.test_data(), batch_size=self.batch_size, lr=self.lr,
+                   seed=self.seed, device=device, progress=progress,
+                   transform=binarize_dynamic if self.binarize else None)
