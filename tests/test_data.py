@@ -86,8 +86,13 @@ def test_a_corrupt_file_is_reported_by_name(tmp_path):
         os.symlink(f, raw / f.name)
     (raw / "t10k-labels-idx1-ubyte").unlink()
     (raw / "t10k-labels-idx1-ubyte").write_bytes(b"\0" * 10_008)
-    with pytest.raises(ValueError, match="t10k-labels-idx1-ubyte is corrupt"):
+    with pytest.raises(ValueError, match="t10k-labels-idx1-ubyte is corrupt") as err:
         load_dataset("mnist", "test", root=tmp_path)
+    assert str(raw / "t10k-labels-idx1-ubyte") in str(err.value) and "Delete it" in str(err.value)
+    # the failure is not cached: once the file is fixed, the same call works in the same process
+    (raw / "t10k-labels-idx1-ubyte").unlink()
+    os.symlink(src / "t10k-labels-idx1-ubyte", raw / "t10k-labels-idx1-ubyte")
+    assert len(load_dataset("mnist", "test", root=tmp_path)[1]) == 10_000
 
 
 def test_unknown_names_and_splits_are_clear_errors():
@@ -138,3 +143,88 @@ def test_images_in_0_255_are_rejected_with_the_fix():
         check_images(torch.zeros(3, dtype=torch.uint8))
     with pytest.raises(ValueError, match="divide by 255"):
         binarize_dynamic(torch.full((2, 2), 255.0))
+
+
+def offline(*args, **kwargs):
+    raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\n<urlopen error no network>")
+
+
+def download_that_fails_halfway(self, *args, **kwargs):
+    """Like torchvision's MNIST.download with the network dropping: folders made, one .gz half there."""
+    raw = Path(self.raw_folder)
+    os.makedirs(raw, exist_ok=True)
+    (raw / "train-images-idx3-ubyte.gz").write_bytes(b"half")
+    raise RuntimeError("connection reset")
+
+
+def tree(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+
+
+@needs_data
+@pytest.mark.parametrize("name, folder", [("mnist", "MNIST"), ("fashion-mnist", "FashionMNIST")])
+def test_the_test_split_loads_from_a_folder_holding_only_the_test_files(monkeypatch, tmp_path, name, folder):
+    raw = tmp_path / folder / "raw"
+    raw.mkdir(parents=True)
+    for f in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        os.symlink(data_root() / folder / "raw" / f, raw / f)
+    monkeypatch.setattr(data.datasets.MNIST, "download", offline)  # no download may be needed
+    x, y = load_dataset(name, "test", root=tmp_path)
+    x_full, y_full = load_dataset(name, "test")
+    assert torch.equal(x, x_full) and torch.equal(y, y_full)
+    assert x.dtype == torch.float32 and y.dtype == torch.int64
+    assert tree(tmp_path) == {folder, f"{folder}/raw", f"{folder}/raw/t10k-images-idx3-ubyte",
+                              f"{folder}/raw/t10k-labels-idx1-ubyte"}
+
+
+@needs_data
+def test_a_split_is_checksummed_once_per_process_and_only_its_own_two_files(monkeypatch, tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for f in (data_root() / "MNIST" / "raw").iterdir():
+        os.symlink(f, raw / f.name)
+    hashed = []
+    real_md5 = data._md5
+    monkeypatch.setattr(data, "_md5", lambda path: hashed.append(Path(path).name) or real_md5(path))
+    x, _ = load_dataset("mnist", "test", root=tmp_path)
+    assert sorted(hashed) == ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    x[0] += 1
+    x2, _ = load_dataset("mnist", "test", root=tmp_path)
+    assert len(hashed) == 2 and x2.max() == 1.0  # cached, and still a fresh tensor
+
+
+def make_empty_root(tmp_path):
+    (tmp_path / "data").mkdir()
+    return tmp_path / "data"
+
+
+def make_root_that_did_not_exist(tmp_path):
+    return tmp_path / "new" / "data"
+
+
+def make_root_with_only_the_dataset_folder(tmp_path):
+    (tmp_path / "data" / "MNIST").mkdir(parents=True)
+    (tmp_path / "data" / "MNIST" / "notes.txt").write_text("mine")
+    return tmp_path / "data"
+
+
+def make_root_with_only_the_test_files(tmp_path):
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for f in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (raw / f).write_bytes(b"kept as is")
+    return tmp_path / "data"
+
+
+@pytest.mark.parametrize("make_root", [make_empty_root, make_root_that_did_not_exist,
+                                       make_root_with_only_the_dataset_folder,
+                                       make_root_with_only_the_test_files])
+def test_a_failed_download_leaves_the_data_folder_as_it_found_it(monkeypatch, tmp_path, make_root):
+    root = make_root(tmp_path)
+    before = tree(tmp_path)
+    monkeypatch.setattr(data.datasets.MNIST, "download", download_that_fails_halfway)
+    with pytest.raises(DatasetNotFoundError, match="connection reset"):
+        load_dataset("mnist", "train", root=root)
+    assert tree(tmp_path) == before
+    if make_root is make_root_with_only_the_test_files:
+        assert (root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").read_bytes() == b"kept as is"

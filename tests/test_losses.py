@@ -163,3 +163,71 @@ def test_model_objectives_return_scalar_nats_per_image():
     y = torch.arange(6)
     for loss in (ae_loss(AE(2, (8,)), x), vae_loss(VAE(2, (8,)), x), cvae_loss(CVAE(2, (8,)), x, y)):
         assert loss.dim() == 0 and 400 < loss.item() < 700  # ~ 784 * log 2 for an untrained model
+
+
+def elbo_inputs(batch=4, latent=3, dtype=torch.float64):
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(batch, 784, generator=g, dtype=dtype)
+    x_hat = torch.rand(batch, 784, generator=g, dtype=dtype) * 0.9 + 0.05
+    return x_hat, x, torch.randn(batch, latent, generator=g, dtype=dtype), torch.randn(
+        batch, latent, generator=g, dtype=dtype)
+
+
+def test_neg_elbo_value_is_unchanged_by_the_input_checks():
+    x_hat, x, mu, logvar = elbo_inputs()
+    for beta in (0, 0.5, 3, torch.tensor(2.0)):
+        expected = (-bernoulli_log_likelihood(x_hat, x) + beta * kl_normal_std(mu, logvar)).mean()
+        assert torch.equal(neg_elbo(x_hat, x, mu, logvar, beta=beta), expected)
+
+
+def test_latents_without_a_batch_dimension_are_rejected_instead_of_broadcast():
+    x_hat, x, mu, logvar = elbo_inputs()
+    with pytest.raises(ValueError, match=r"mu and logvar must have shape \(B, D\).*got mu \(3,\)"):
+        neg_elbo(x_hat, x, mu[0], logvar[0])
+    with pytest.raises(ValueError, match=r"mu \(4, 3\) and logvar \(4, 2\)"):
+        neg_elbo(x_hat, x, mu, logvar[:, :2])
+    with pytest.raises(ValueError, match=r"\(B, D\)"):  # the same check reaches the model objectives
+        vae_loss(lambda x: (x_hat, mu[0], logvar[0]), x)
+
+
+def test_latents_from_a_different_batch_than_the_images_are_rejected():
+    x_hat, x, mu, logvar = elbo_inputs(batch=4)
+    with pytest.raises(ValueError, match="x_hat and x have 4 examples but mu and logvar have 1"):
+        neg_elbo(x_hat, x, mu[:1], logvar[:1])
+    with pytest.raises(ValueError, match="4 examples but mu and logvar have 1"):
+        cvae_loss(lambda x, y: (x_hat, mu[:1], logvar[:1]), x, torch.arange(4))
+
+
+def test_mixed_float32_and_float64_inputs_say_which_tensor_has_which_dtype():
+    x_hat, x, mu, logvar = elbo_inputs()
+    with pytest.raises(ValueError, match=r"x_hat torch.float32, x torch.float64.*\.to\(x.dtype\)"):
+        neg_elbo(x_hat.float(), x, mu, logvar)
+    with pytest.raises(ValueError, match=r"mu torch.float32, logvar torch.float32"):
+        neg_elbo(x_hat, x, mu.float(), logvar.float())
+    with pytest.raises(ValueError, match=r"x_hat torch.float32, x torch.float64"):
+        ae_loss(lambda x: (x_hat.float(), None), x)
+
+
+def test_an_empty_batch_is_an_error_not_a_nan_loss():
+    x_hat, x, mu, logvar = elbo_inputs(batch=0)
+    with pytest.raises(ValueError, match="empty batch"):
+        neg_elbo(x_hat, x, mu, logvar)
+    with pytest.raises(ValueError, match="empty batch"):
+        ae_loss(lambda x: (x_hat, None), x)
+
+
+def test_a_list_instead_of_a_tensor_is_named_in_the_error():
+    x_hat, x, mu, logvar = elbo_inputs()
+    with pytest.raises(ValueError, match=r"mu must be a tensor, got list.*torch.tensor"):
+        neg_elbo(x_hat, x, mu.tolist(), logvar)
+    with pytest.raises(ValueError, match="x must be a tensor, got list"):
+        neg_elbo(x_hat, x.tolist(), mu, logvar)
+
+
+@pytest.mark.parametrize("beta", [-0.5, float("nan"), float("inf"), torch.tensor(-1.0), "1", [1.0]])
+def test_beta_must_be_a_finite_number_at_least_zero(beta):
+    x_hat, x, mu, logvar = elbo_inputs()
+    with pytest.raises(ValueError, match="beta must be a finite number >= 0"):
+        neg_elbo(x_hat, x, mu, logvar, beta=beta)
+    with pytest.raises(ValueError, match="beta must be a finite number >= 0"):
+        vae_loss(lambda x: (x_hat, mu, logvar), x, beta=beta)

@@ -10,7 +10,8 @@ Where the files come from, in this order:
    torchvision's layout (``<root>/MNIST/raw/train-images-idx3-ubyte`` ...);
 2. a download by torchvision into that folder, when the files are missing and the machine is online.
 
-Every raw file is checked against its known MD5 checksum before it is used.
+A split needs only its own two files (``t10k-*`` for "test", ``train-*`` for "train"), each checked
+against its known MD5 checksum before it is read, once per process.
 """
 
 import hashlib
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import torch
 from torchvision import datasets
+from torchvision.datasets.mnist import read_image_file, read_label_file
 
 # name -> (torchvision class, folder under the root, class names)
 DATASETS = {
@@ -99,18 +101,22 @@ def _spec(name: str):
 
 @lru_cache(maxsize=4)
 def _load_raw(name: str, split: str, root: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """uint8 images (N, 28, 28) and int64 labels (N,), verified; cached per process."""
+    """uint8 images (N, 28, 28) and int64 labels (N,), verified; cached per process.
+
+    Only the split's two files are needed. They are read directly (torchvision's IDX readers) rather
+    than through ``datasets.MNIST(...)``, which insists on finding all four files of the dataset.
+    Errors are not cached: after fixing a file, the next call checks again.
+    """
     cls, folder, _ = _spec(name)
     root = Path(root)
-    files = [f"{folder}/raw/{SPLITS[s]}-{kind}" for s in SPLITS for kind in
-             ("images-idx3-ubyte", "labels-idx1-ubyte")]
-    missing = [f for f in files if not (root / f).is_file()]
+    images, labels = (f"{folder}/raw/{SPLITS[split]}-{kind}"
+                      for kind in ("images-idx3-ubyte", "labels-idx1-ubyte"))
+    missing = [f for f in (images, labels) if not (root / f).is_file()]
     if missing:
         _download(cls, folder, root, missing)
-    for f in files:
+    for f in (images, labels):
         _verify(root / f, MD5[f])
-    ds = cls(root=str(root), train=(split == "train"), download=False)
-    return ds.data, ds.targets.long()
+    return read_image_file(str(root / images)), read_label_file(str(root / labels))
 
 
 def _md5(path: Path) -> str:
@@ -130,18 +136,22 @@ def _verify(path: Path, expected: str) -> None:
 
 
 def _download(cls, folder: str, root: Path, missing: list[str]) -> None:
-    """Let torchvision download into ``root``; on failure remove what it left and explain."""
-    created = [p for p in (root, root / folder, root / folder / "raw") if not p.exists()]
-    before = set((root / folder / "raw").iterdir()) if (root / folder / "raw").is_dir() else set()
+    """Let torchvision download into ``root``; on failure remove what it left and explain.
+
+    torchvision fetches all four files of the dataset (both splits) when it downloads. If that
+    fails, every folder and file the attempt created is removed, and nothing that was there before.
+    """
+    raw = root / folder / "raw"
+    created = [p for p in (raw, *raw.parents) if not p.exists()]  # deepest first
+    before = set(raw.iterdir()) if raw.is_dir() else set()
     old_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(20)
     try:
         cls(root=str(root), train=True, download=True)
     except Exception as exc:  # no network, a proxy, a read-only folder: all end the same way
-        raw = root / folder / "raw"
         for p in (set(raw.iterdir()) - before) if raw.is_dir() else ():
-            p.unlink() if p.is_file() else shutil.rmtree(p, ignore_errors=True)
-        for p in reversed(created):
+            p.unlink() if p.is_file() or p.is_symlink() else shutil.rmtree(p, ignore_errors=True)
+        for p in created:
             shutil.rmtree(p, ignore_errors=True)
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         reason = lines[-1] if lines else type(exc).__name__  # the innermost cause
@@ -149,7 +159,7 @@ def _download(cls, folder: str, root: Path, missing: list[str]) -> None:
             f"{folder} is not in the data folder {root} and could not be downloaded ({reason}).\n"
             f"Looked for: {', '.join(str(root / m) for m in missing)}.\n"
             f"Fix: connect to the internet and run again, or copy the raw files "
-            f"(torchvision layout: {folder}/raw/train-images-idx3-ubyte ...) into {root}, or point "
+            f"(torchvision layout: {', '.join(missing)}) into {root}, or point "
             f"the environment variable VAE_COURSE_DATA at a folder that has them."
         ) from None
     finally:

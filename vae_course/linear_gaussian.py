@@ -9,7 +9,8 @@ Integrating z out gives the marginal ``x ~ N(b, W W^T + sigma2 I)``, and Bayes' 
 Gaussian posterior ``p(z | x) = N(m, S)`` with ``S = (I + W^T W / sigma2)^-1`` and
 ``m = S W^T (x - b) / sigma2``. For a Gaussian ``q(z) = N(mu_q, cov_q)`` the ELBO has a closed
 form too, so notebook 01 can check ``log p(x) = ELBO(q) + KL(q || p(z|x))`` to float precision
-and notebook 07 can test a marginal-likelihood estimator against the truth.
+and any marginal-likelihood estimator (such as the importance-weighted bound) can be tested
+against the truth.
 
 All quantities are in nats. Use float64 tensors when you want agreement to ~1e-10.
 """

@@ -7,6 +7,7 @@ is in **nats per image**, the unit in which VAE results are published.
 """
 
 import math
+import numbers
 
 import torch
 from torch.nn import functional as F
@@ -26,6 +27,55 @@ def _check_same_shape(**tensors: torch.Tensor) -> None:
     shapes = {name: tuple(t.shape) for name, t in tensors.items()}
     if len(set(shapes.values())) > 1:
         raise ValueError("shapes must match, got " + ", ".join(f"{n} {s}" for n, s in shapes.items()))
+
+
+def _check_batch(x_hat, x, mu=None, logvar=None) -> None:
+    """What the training objectives need before they average over a batch, checked up front.
+
+    ``x_hat`` and ``x`` are ``(B, ...)`` with the same shape; ``mu`` and ``logvar`` (when given) are
+    ``(B, D)`` with the same B; all are tensors of one dtype; B > 0. Without these checks a wrong
+    shape broadcasts silently and gives a plausible-looking but wrong loss.
+    """
+    named = {"x_hat": x_hat, "x": x} | ({} if mu is None else {"mu": mu, "logvar": logvar})
+    for name, t in named.items():
+        if not torch.is_tensor(t):
+            raise ValueError(f"{name} must be a tensor, got {type(t).__name__}: "
+                             f"convert it with torch.tensor(...) or torch.stack(...).")
+    dtypes = {name: t.dtype for name, t in named.items()}
+    if len(set(dtypes.values())) > 1:
+        raise ValueError("all inputs must have the same dtype, got "
+                         + ", ".join(f"{n} {d}" for n, d in dtypes.items())
+                         + ": convert them with .to(x.dtype) (or keep the data and model both float32).")
+    if x.dim() == 0:
+        raise ValueError("x must have a batch dimension, shape (B, ...), got a 0-dim tensor.")
+    _check_same_shape(x_hat=x_hat, x=x)
+    if len(x) == 0:
+        raise ValueError(f"empty batch: x has shape {tuple(x.shape)}, so there is nothing to average "
+                         f"over; pass at least one example.")
+    if mu is None:
+        return
+    if mu.dim() != 2 or logvar.dim() != 2:
+        raise ValueError(f"mu and logvar must have shape (B, D), one row per image, got mu "
+                         f"{tuple(mu.shape)} and logvar {tuple(logvar.shape)}: keep the batch "
+                         f"dimension (for a single image use mu.unsqueeze(0)).")
+    if mu.shape != logvar.shape:
+        raise ValueError(f"mu and logvar must have the same shape (B, D), got mu {tuple(mu.shape)} "
+                         f"and logvar {tuple(logvar.shape)}.")
+    if len(mu) != len(x):
+        raise ValueError(f"x_hat and x have {len(x)} examples but mu and logvar have {len(mu)}: "
+                         f"pass the encoder outputs of the same batch of images.")
+
+
+def _check_beta(beta) -> None:
+    if isinstance(beta, torch.Tensor) and beta.dim() == 0:
+        value = beta.item()
+    elif isinstance(beta, numbers.Real):
+        value = beta
+    else:
+        raise ValueError(f"beta must be a finite number >= 0, got {type(beta).__name__} {beta!r}.")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"beta must be a finite number >= 0, got {value}: beta weighs the KL term "
+                         f"(1 gives the ELBO, 0 an autoencoder).")
 
 
 # --------------------------------------------------------------------- reconstruction terms
@@ -128,7 +178,13 @@ def neg_elbo(x_hat, x, mu, logvar, beta: float = 1.0) -> torch.Tensor:
     Reconstruction (Bernoulli, summed over the 784 pixels) and KL (summed over latent dims) are both
     per image, then averaged over the batch: a scalar in **nats per image**. With ``beta = 1`` this
     is the negative ELBO, an upper bound on -log p(x).
+
+    Shapes: ``x_hat`` and ``x`` ``(B, ...)`` with values in [0, 1], ``mu`` and ``logvar`` ``(B, D)``,
+    one dtype for all four, B > 0; ``beta`` a finite number >= 0. Anything else is a ValueError
+    rather than a silent broadcast.
     """
+    _check_batch(x_hat, x, mu, logvar)
+    _check_beta(beta)
     rec = -bernoulli_log_likelihood(x_hat, x)  # (B,)
     kl = kl_normal_std(mu, logvar)             # (B,)
     return (rec + beta * kl).mean()
@@ -151,8 +207,9 @@ def importance_weighted_bound(log_w: torch.Tensor) -> torch.Tensor:
 
 
 def ae_loss(model, x, y=None) -> torch.Tensor:
-    """Autoencoder objective: Bernoulli reconstruction loss, nats per image (mean over the batch)."""
+    """Autoencoder objective: Bernoulli reconstruction loss summed over pixels, batch mean: nats/image."""
     x_hat, _ = model(x)
+    _check_batch(x_hat, x)
     return -bernoulli_log_likelihood(x_hat, x).mean()
 
 
