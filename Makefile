@@ -5,13 +5,21 @@ BIN := $(VENV)/bin
 
 .PHONY: lab test lint student grade bench clean-cache
 
-lab: $(VENV)/.installed-lab
-	$(BIN)/jupyter lab notebooks
+# JupyterLab serves the repository root (notebooks/ and solutions/ both reachable) and opens on
+# notebooks/. As root (containers) it needs --allow-root, added here. Extra flags go in LAB_ARGS,
+# e.g. `make lab LAB_ARGS="--no-browser --port=8899"`.
+LAB_ARGS ?=
+LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
+lab: $(VENV)/.installed-lab
+	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks \
+		$(LAB_ROOT_FLAG) $(LAB_ARGS)
+
+# The notebooks run in fast mode unless VAE_COURSE_FAST is set (`make test VAE_COURSE_FAST=0`: full mode).
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m vae_course.student --check
-	$(BIN)/pytest
+	VAE_COURSE_FAST="$${VAE_COURSE_FAST:-1}" $(BIN)/pytest
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

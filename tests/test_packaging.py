@@ -1,8 +1,13 @@
-"""environment.yml (conda users) and pyproject.toml (pip users) must ask for the same packages."""
+"""What a new user's install relies on: pip and conda ask for the same packages, the metadata builds
+without warnings, and `make test` / `make lab` do what the README says."""
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,3 +59,33 @@ def test_the_ci_script_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make lab" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_license_is_an_spdx_string_so_installs_print_no_deprecation_banner():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert pyproject["project"]["license"] == "MIT"
+    assert all((ROOT / f).is_file() for f in pyproject["project"]["license-files"])
+    assert "setuptools>=77" in pyproject["build-system"]["requires"]  # SPDX strings need 77+
+
+
+def _make_dry_run(target: str) -> str:
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("no make on this machine")
+    run = subprocess.run([make, "-n", "-C", str(ROOT), target], capture_output=True, text=True, check=True)
+    return run.stdout
+
+
+def test_make_test_runs_the_notebooks_in_fast_mode_unless_the_user_says_otherwise():
+    (pytest_line,) = [line for line in _make_dry_run("test").splitlines() if re.search(r"/pytest\b", line)]
+    probe = re.sub(r"\S*/pytest\b.*$", "printenv VAE_COURSE_FAST", pytest_line)  # the line's environment
+    unset = {k: v for k, v in os.environ.items() if k != "VAE_COURSE_FAST"}
+    for env, mode in [(unset, "1"), ({**unset, "VAE_COURSE_FAST": "0"}, "0")]:
+        shell = subprocess.run(["sh", "-c", probe], capture_output=True, text=True, env=env)
+        assert shell.stdout.strip() == mode, f"`{pytest_line}` with {env.get('VAE_COURSE_FAST')=}"
+
+
+def test_make_lab_serves_notebooks_and_solutions_and_starts_as_root():
+    recipe = " ".join(_make_dry_run("lab").split())
+    assert "--ServerApp.root_dir=." in recipe and "--LabApp.default_url=/lab/tree/notebooks" in recipe
+    assert ("--allow-root" in recipe) == (os.getuid() == 0)
