@@ -100,6 +100,38 @@ def test_malformed_regions_raise_a_clear_error(source, says):
         strip_solutions(source)
 
 
+
+@pytest.mark.parametrize("source, says", [
+    ("# Exercise 1: t\ndef f():\n    return 1\n",
+     "line 1: `# Exercise 1: t` has no `### BEGIN SOLUTION` region"),
+    ("# Exercise 1: t\ndef f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n"
+     "# Exercise 2: u\ndef g():\n    return 2\n", "line 6: `# Exercise 2: u` has no"),
+    ("# Exercise 1: t\ndef f():\n    ### begin solution\n    return 1\n    ### end solution\n",
+     "line 3: `### begin solution` is not a solution marker"),
+    ("# Exercise 1: t\ndef f():\n    ### BEGIN SOLUTION here\n    return 1\n"
+     "    ### END SOLUTION\n", "line 3: `### BEGIN SOLUTION here` is not a solution marker"),
+    ("# Exercise 1: t\ndef f():\n    ## BEGIN SOLUTION\n    return 1\n    ## END SOLUTION\n",
+     "line 3: `## BEGIN SOLUTION` is not a solution marker"),
+    ("# Exercise 1: t\ndef f():\n    ### BEGIN SOLUTION\n    return 1\n    #END SOLUTION\n",
+     "line 5: `#END SOLUTION` is not a solution marker"),
+])
+def test_an_exercise_whose_solution_would_be_handed_out_is_an_error(source, says):
+    with pytest.raises(RegionError, match=re.escape(says)):
+        strip_solutions(source)
+
+
+def test_the_command_names_the_notebook_and_cell_of_an_exercise_without_markers(tmp_path, capsys):
+    nb = solved_notebook()
+    nb.cells[2].source = nb.cells[2].source.replace("### BEGIN SOLUTION", "### begin solution")
+    write(tmp_path / "solutions" / "04_typo.ipynb", nb)
+    code = student.main(["--solutions", str(tmp_path / "solutions"),
+                         "--notebooks", str(tmp_path / "notebooks")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "04_typo.ipynb, cell 3: line 4: `### begin solution` is not a solution marker" in err
+    assert not (tmp_path / "notebooks").exists()
+
+
 # ---------------------------------------------------------------------- a whole notebook
 
 

@@ -12,10 +12,12 @@ Run from the repository root (``make student``). In a code cell, each region bet
   ``name = ...  # YOUR CODE HERE`` line per assignment.
 
 ``N`` and ``title`` come from the nearest ``# Exercise N: title`` comment above the region, in
-the same cell. Outputs are cleared except in cells containing ``# NBVAL_CHECK_OUTPUT``; execution
-counts and nbclient's timing metadata are cleared; everything else is copied unchanged. A
-malformed region raises :class:`RegionError`, which names the notebook, the cell and the line
-(both counted from 1).
+the same cell; every such comment needs a region below it. Outputs are cleared except in cells
+containing ``# NBVAL_CHECK_OUTPUT``; execution counts and nbclient's timing metadata are cleared;
+everything else is copied unchanged. A malformed region raises :class:`RegionError`, which names
+the notebook, the cell and the line (both counted from 1); so does a marker written any other way
+than exactly (``## begin solution``, ``### BEGIN SOLUTION here``), and an exercise comment with
+no region below it: either would hand the solution out.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import itertools
 import json
 import re
 import sys
@@ -31,8 +34,10 @@ from pathlib import Path
 
 import nbformat
 
-BEGIN = re.compile(r"^(?P<indent>[ \t]*)#+\s*BEGIN SOLUTION\s*$")
-END = re.compile(r"^[ \t]*#+\s*END SOLUTION\s*$")
+BEGIN = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\s*$")
+END = re.compile(r"^[ \t]*### END SOLUTION\s*$")
+# what may have been meant as a marker: any number of #, any case, words after it
+MARKER_LIKE = re.compile(r"^\s*#+\s*(BEGIN|END)[ _-]*SOLUTION", re.IGNORECASE)
 EXERCISE = re.compile(r"^\s*#\s*Exercise\s+(?P<number>\d+)\s*:\s*(?P<title>\S.*?)\s*$")
 CHECK_OUTPUT = "# NBVAL_CHECK_OUTPUT"
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -74,10 +79,31 @@ def _placeholder_assignments(region: list[str], indent: str, first_line: int) ->
     return [f"{indent}{name} = ...  # YOUR CODE HERE\n" for name in names]
 
 
+def _check_markers(lines: list[str]) -> None:
+    """Refuse a marker written another way than exactly ``### BEGIN SOLUTION`` /
+    ``### END SOLUTION``: it would be copied through, and its solution with it."""
+    for i, line in enumerate(lines):
+        if MARKER_LIKE.match(line) and not (BEGIN.match(line) or END.match(line)):
+            raise RegionError(f"line {i + 1}: `{line.strip()}` is not a solution marker; write "
+                              "exactly `### BEGIN SOLUTION` or `### END SOLUTION`")
+
+
+def _check_every_exercise_has_a_region(lines: list[str]) -> None:
+    """Refuse an exercise comment with no region below it (before the next exercise comment)."""
+    starts = [i for i, line in enumerate(lines) if EXERCISE.match(line)]
+    for start, stop in itertools.pairwise([*starts, len(lines)]):
+        if not any(BEGIN.match(line) for line in lines[start:stop]):
+            raise RegionError(f"line {start + 1}: `{lines[start].strip()}` has no "
+                              "`### BEGIN SOLUTION` region below it (its solution would be "
+                              "handed out)")
+
+
 def strip_solutions(source: str) -> str:
     """The student version of one code cell's source (unchanged when it has no region)."""
     lines = source.splitlines(keepends=True)
+    _check_markers(lines)
     if not any(BEGIN.match(line) or END.match(line) for line in lines):
+        _check_every_exercise_has_a_region(lines)
         return source
     try:
         tree = ast.parse(_python_only(source))
@@ -118,6 +144,7 @@ def strip_solutions(source: str) -> str:
             new[-1] = new[-1].rstrip("\n")
         out += new
         i = end + 1
+    _check_every_exercise_has_a_region(lines)
     return "".join(out)
 
 

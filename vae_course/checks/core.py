@@ -33,7 +33,8 @@ An exercise whose answer is a value (a top-level ``beta = ...``) is a plain :cla
 ``self.not_attempted()``), or pass ``compare=`` (a function ``(got, expected) -> str | None``).
 
 When the environment variable ``VAE_COURSE_GRADE_LOG`` names a file, every ``check`` appends one
-JSON line to it (``exercise``, ``title``, ``status``, ``message``): ``vae_course.grade`` reads it.
+JSON line to it (``exercise``, ``title``, ``status``, ``message``, and ``module``: the module that
+defined the exercise, e.g. ``vae_course.checks.nb00``): ``vae_course.grade`` reads it.
 """
 
 from __future__ import annotations
@@ -208,6 +209,7 @@ class Exercise:
         self._solution, self._compare = solution, compare
         self.rtol, self.atol, self.check_dtype = rtol, atol, check_dtype
         self._hints_shown = 0
+        self.module = _calling_module()  # e.g. vae_course.checks.nb02: which notebook it is for
 
     def __repr__(self) -> str:
         return f"<Exercise {self.number}: {self.title}>"
@@ -220,8 +222,8 @@ class Exercise:
         print(result.message)
         log_path = os.environ.get(GRADE_LOG_ENV)
         if log_path:
-            line = {"exercise": self.number, "title": self.title,
-                    "status": result.status, "message": result.message}
+            line = {"exercise": self.number, "title": self.title, "status": result.status,
+                    "message": result.message, "module": self.module}
             with open(log_path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(line) + "\n")
         return result
@@ -392,6 +394,14 @@ class FunctionExercise(Exercise):
             parts = [describe(a) for a in case.args]
             parts += [f"{k} = {describe(v)}" for k, v in case.kwargs.items()]
         return f"{case.name}: {'; '.join(parts)}"
+
+
+def _calling_module() -> str:
+    """The name of the first module up the call stack outside this one: where an exercise is made."""
+    frame = inspect.currentframe()
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    return frame.f_globals.get("__name__", "") if frame is not None else ""
 
 
 def exercises_in(module: Any) -> list[Exercise]:
