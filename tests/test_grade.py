@@ -57,6 +57,17 @@ def submission(answers):
     return nb
 
 
+def grade_to_rows(folder, out, **env):
+    """Run the grader on ``folder`` (the test exercises stand in for nb00's) and read the CSV back."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(grade, "exercises_for", lambda notebook: [nb00.ex1, EX2, EX3])
+        for name, value in env.items():
+            mp.setenv(name, value)
+        code = grade.main([str(folder), "--out", str(out), "--timeout", "120"])
+    with open(out, newline="", encoding="utf-8") as f:
+        return code, list(csv.DictReader(f))
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """Grade alice (solved), bob (partly solved), carol (untouched) and a broken file."""
@@ -67,13 +78,8 @@ def graded(tmp_path_factory):
     (folder / ".ipynb_checkpoints").mkdir()
     nbformat.write(submission(SOLVED), folder / ".ipynb_checkpoints" / "alice-checkpoint.ipynb")
     out = tmp_path_factory.mktemp("grades") / "grades.csv"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(grade, "exercises_for", lambda notebook: [nb00.ex1, EX2, EX3])
-        mp.setenv("VAE_COURSE_FAST", "0")  # the grader must turn fast mode on by itself
-        mp.setenv("VAE_COURSE_CACHE", str(folder))  # and give each submission its own cache
-        code = grade.main([str(folder), "--out", str(out), "--timeout", "120"])
-    with open(out, newline="", encoding="utf-8") as f:
-        return code, list(csv.DictReader(f))
+    # the grader must turn fast mode on by itself, and give each submission its own cache
+    return grade_to_rows(folder, out, VAE_COURSE_FAST="0", VAE_COURSE_CACHE=str(folder))
 
 
 def test_the_csv_has_one_row_per_student_and_exercise_with_its_status(graded):
@@ -167,11 +173,7 @@ def troubled(tmp_path_factory):
     (folder / "gina.ipynb").write_text(json.dumps(gina))
     (folder / "hank.ipynb").write_text('["valid JSON", "but not a notebook"]')
     out = tmp_path_factory.mktemp("grades") / "grades.csv"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(grade, "exercises_for", lambda notebook: [nb00.ex1, EX2, EX3])
-        code = grade.main([str(folder), "--out", str(out), "--timeout", "120"])
-    with open(out, newline="", encoding="utf-8") as f:
-        return code, list(csv.DictReader(f))
+    return grade_to_rows(folder, out)
 
 
 def test_one_broken_submission_gets_honest_rows_and_the_others_are_graded(troubled):

@@ -120,13 +120,18 @@ def test_an_exercise_whose_solution_would_be_handed_out_is_an_error(source, says
         strip_solutions(source)
 
 
+def generate(tmp_path, capsys):
+    """Run the generator from tmp_path/solutions into tmp_path/notebooks: (exit code, stderr)."""
+    code = student.main(["--solutions", str(tmp_path / "solutions"),
+                         "--notebooks", str(tmp_path / "notebooks")])
+    return code, capsys.readouterr().err
+
+
 def test_the_command_names_the_notebook_and_cell_of_an_exercise_without_markers(tmp_path, capsys):
     nb = solved_notebook()
     nb.cells[2].source = nb.cells[2].source.replace("### BEGIN SOLUTION", "### begin solution")
     write(tmp_path / "solutions" / "04_typo.ipynb", nb)
-    code = student.main(["--solutions", str(tmp_path / "solutions"),
-                         "--notebooks", str(tmp_path / "notebooks")])
-    err = capsys.readouterr().err
+    code, err = generate(tmp_path, capsys)
     assert code == 2
     assert "04_typo.ipynb, cell 3: line 4: `### begin solution` is not a solution marker" in err
     assert not (tmp_path / "notebooks").exists()
@@ -209,9 +214,7 @@ def test_the_command_names_the_notebook_and_cell_of_a_malformed_region(tmp_path,
     nb = solved_notebook()
     nb.cells[2].source = nb.cells[2].source.replace("    ### END SOLUTION\n", "")
     write(tmp_path / "solutions" / "03_bad.ipynb", nb)
-    code = student.main(["--solutions", str(tmp_path / "solutions"),
-                         "--notebooks", str(tmp_path / "notebooks")])
-    err = capsys.readouterr().err
+    code, err = generate(tmp_path, capsys)
     assert code == 2 and "03_bad.ipynb, cell 3: line 4: BEGIN SOLUTION without an END" in err
     assert not (tmp_path / "notebooks").exists()
 
