@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from .models import MODELS
+from .train import History, pick_device, seed_everything
 
 FORMAT = "vae_course.checkpoint"
 VERSION = 1
@@ -175,8 +176,6 @@ def load_or_train(build_model, recipe, loss_fn=None, *, retrain: bool = False, d
     A cached file that cannot be used (corrupt, another format, a recipe that does not match) is
     reported in one line and replaced by a freshly trained model.
     """
-    from .train import History, pick_device, seed_everything
-
     device = device or pick_device()
     seed_everything(recipe.seed)
     model = build_model()

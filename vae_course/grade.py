@@ -162,10 +162,16 @@ def one_line(message: str) -> str:
     return " | ".join(line.strip() for line in message.splitlines() if line.strip())
 
 
+def not_run_row(student: str, message: str = "") -> dict:
+    """A CSV row for a submission (or an exercise of it) whose checks did not run."""
+    return {"student": student, "notebook": "", "exercise": "", "title": "", "status": NOT_RUN,
+            "message": message}
+
+
 def grade_submission(path: Path, student: str, timeout: int = 600, fast: bool = True,
                      notebook_timeout: int = 1800) -> list[dict]:
     """The CSV rows (dicts with ``COLUMNS``) of one submitted notebook."""
-    row = {"student": student, "notebook": "", "exercise": "", "title": "", "status": NOT_RUN}
+    row = not_run_row(student)
     try:
         nb = nbformat.read(path, as_version=4)
         problem = unreadable_because(nb)
@@ -216,10 +222,9 @@ def grade_folder(folder: Path, timeout: int = 600, fast: bool = True,
         try:
             mine = grade_submission(path, student, timeout, fast, notebook_timeout)
         except Exception as e:  # a bug of the grader's own costs this student only, and says so
-            mine = [{"student": student, "notebook": "", "exercise": "", "title": "",
-                     "status": NOT_RUN, "message": f"the grader failed on this submission: "
-                                                   f"{type(e).__name__}: {e}"}]
-        passed = sum(r["status"] == "passed" for r in mine if r["exercise"] != "")
+            mine = [not_run_row(student, f"the grader failed on this submission: "
+                                         f"{type(e).__name__}: {e}")]
+        passed = sum(r["status"] == PASSED for r in mine if r["exercise"] != "")
         total = sum(r["exercise"] != "" for r in mine)
         print(f"{student} ({mine[0]['notebook'] or '?'}): {passed}/{total} passed", flush=True)
         rows += mine
