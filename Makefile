@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: lab test lint student grade bench clean-cache
+.PHONY: lab test lint student grade bench bench-grader clean-cache
 
 # JupyterLab serves the repository root (notebooks/ and solutions/ both reachable) and opens on
 # notebooks/. As root (containers) it needs --allow-root, added here. Extra flags go in LAB_ARGS,
@@ -18,7 +18,7 @@ lab: $(VENV)/.installed-lab
 # The notebooks run in fast mode unless VAE_COURSE_FAST is set (`make test VAE_COURSE_FAST=0`: full mode).
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
-	$(BIN)/python -m vae_course.student --check
+	$(BIN)/python -m vae_course.instructor.student --check
 	VAE_COURSE_FAST="$${VAE_COURSE_FAST:-1}" $(BIN)/pytest
 
 lint: $(VENV)/.installed-test
@@ -26,12 +26,17 @@ lint: $(VENV)/.installed-test
 
 # Instructors: regenerate the student notebooks from solutions/.
 student: $(VENV)/.installed-lab
-	$(BIN)/python -m vae_course.student
+	$(BIN)/python -m vae_course.instructor.student
 
 # Instructors: grade a folder of submitted notebooks, e.g. `make grade SUBMISSIONS=submissions`.
 SUBMISSIONS ?= submissions
+JOBS ?= 2
 grade: $(VENV)/.installed-lab
-	$(BIN)/python -m vae_course.grade $(SUBMISSIONS) --out grades.csv
+	$(BIN)/python -m vae_course.instructor.grade $(SUBMISSIONS) --out grades.csv --jobs $(JOBS)
+
+# The grader's speed: 20 copies of notebook 01 at --jobs 1 and 2.
+bench-grader: $(VENV)/.installed-lab
+	$(BIN)/python -m vae_course.instructor.grade_bench
 
 bench: $(VENV)/.installed-lab
 	$(BIN)/python -m vae_course.bench

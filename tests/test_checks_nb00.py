@@ -6,7 +6,7 @@ import torch
 
 from vae_course.checks.core import FAILED, NOT_ATTEMPTED
 from vae_course.checks.nb00 import ex1
-from vae_course.student import strip_solutions
+from vae_course.instructor.student import strip_solutions
 
 EXERCISE_CELL = '''# Exercise 1: scale raw images to [0, 1]
 def to_unit_interval(images_uint8):

@@ -1,16 +1,25 @@
-"""Notebook 04's exercises: the reconstruction loss and the linear interpolation."""
+"""Notebook 04's exercises: the autoencoder module, the reconstruction loss, the training loop and
+the linear interpolation."""
+
+import json
+import re
+from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 from torch.nn import functional as F
 
-from vae_course.checks.core import FAILED, NOT_ATTEMPTED
-from vae_course.checks.nb04 import ex1, ex2
-from vae_course.student import strip_solutions
+from vae_course.checks import nb04
+from vae_course.checks.core import FAILED, NOT_ATTEMPTED, PASSED
+from vae_course.checks.nb04 import ex1, ex2, ex3, ex4
+from vae_course.instructor.student import strip_solutions
 
-EX1 = '''import torch
+NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions" / "04_autoencoder.ipynb"
+
+LOSS = '''import torch
 from torch.nn import functional as F
-# Exercise 1: the reconstruction loss in nats per image
+# Exercise 2: the reconstruction loss in nats per image
 def reconstruction_loss(x_hat, x):
     ### BEGIN SOLUTION
     bce = F.binary_cross_entropy(x_hat, x, reduction="none")  # (B, 1, 28, 28)
@@ -18,8 +27,8 @@ def reconstruction_loss(x_hat, x):
     ### END SOLUTION
 '''
 
-EX2 = '''import torch
-# Exercise 2: linear interpolation between two codes
+INTERPOLATION = '''import torch
+# Exercise 4: linear interpolation between two codes
 def interpolate(z0, z1, steps):
     ### BEGIN SOLUTION
     t = torch.linspace(0, 1, steps).unsqueeze(1)  # (steps, 1)
@@ -28,18 +37,31 @@ def interpolate(z0, z1, steps):
 '''
 
 
-def define(source, name):
-    namespace = {}
+def define(source, name, **names):
+    namespace = {"torch": torch, "nn": nn, "F": F, **names}
     exec(source, namespace)
     return namespace[name]
 
 
+def reached(message):
+    """The loss a checked model reached in its training run, read from the check's message."""
+    return float(re.search(r"reaches (\d+\.\d) nats per image", message)[1])
+
+
+def exercise_cell(number):
+    """The source of the solved notebook's `# Exercise N:` cell."""
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    (source,) = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"
+                 and "".join(c["source"]).startswith(f"# Exercise {number}:")]
+    return source
+
+
 def test_reference_reconstruction_loss_passes():
-    assert ex1.check(define(EX1, "reconstruction_loss"))
+    assert ex2.check(define(LOSS, "reconstruction_loss"))
 
 
 def test_untouched_reconstruction_loss_is_not_attempted():
-    assert ex1.check(define(strip_solutions(EX1), "reconstruction_loss")).status == NOT_ATTEMPTED
+    assert ex2.check(define(strip_solutions(LOSS), "reconstruction_loss")).status == NOT_ATTEMPTED
 
 
 @pytest.mark.parametrize("answer, named", [
@@ -52,18 +74,18 @@ def test_untouched_reconstruction_loss_is_not_attempted():
      "sign is flipped"),
 ])
 def test_reconstruction_loss_mistakes_are_named(answer, named):
-    result = ex1.check(answer)
+    result = ex2.check(answer)
     assert result.status == FAILED and named in result.message
 
 
 def test_reference_interpolation_passes():
-    assert ex2.check(define(EX2, "interpolate"))
-    assert ex2.check(lambda z0, z1, steps: torch.stack([torch.lerp(z0, z1, w)
+    assert ex4.check(define(INTERPOLATION, "interpolate"))
+    assert ex4.check(lambda z0, z1, steps: torch.stack([torch.lerp(z0, z1, w)
                                                         for w in torch.linspace(0, 1, steps)]))
 
 
 def test_untouched_interpolation_is_not_attempted():
-    assert ex2.check(define(strip_solutions(EX2), "interpolate")).status == NOT_ATTEMPTED
+    assert ex4.check(define(strip_solutions(INTERPOLATION), "interpolate")).status == NOT_ATTEMPTED
 
 
 @pytest.mark.parametrize("answer, named", [
@@ -74,5 +96,202 @@ def test_untouched_interpolation_is_not_attempted():
                         + torch.linspace(0, 1, s)[:, None] * z1).T, "transposed"),
 ])
 def test_interpolation_mistakes_are_named(answer, named):
-    result = ex2.check(answer)
+    result = ex4.check(answer)
     assert result.status == FAILED and named in result.message
+
+
+# ----------------------------------------------------------------- exercise 1: the autoencoder
+
+AUTOENCODER = exercise_cell(1)
+Autoencoder = define(AUTOENCODER, "Autoencoder")
+
+
+def test_the_solved_autoencoder_passes_and_trains_into_the_band():
+    result = ex1.check(Autoencoder)
+    assert result.status == PASSED
+    # the reference itself, from the same seed: the measured loss (up to float differences)
+    assert abs(reached(result.message) - nb04.AE_REFERENCE_LOSS) < 1.0
+
+
+def test_the_untouched_autoencoder_is_not_attempted():
+    untouched = strip_solutions(AUTOENCODER)
+    assert untouched.count("raise NotImplementedError()") == 4  # __init__, encode, decode, forward
+    result = ex1.check(define(untouched, "Autoencoder"))
+    assert result.status == NOT_ATTEMPTED and "`__init__` still raises" in result.message
+
+
+def test_an_autoencoder_with_forward_still_unwritten_is_not_attempted_and_names_it():
+    class HalfDone(Autoencoder):
+        def forward(self, x):
+            # YOUR CODE HERE
+            raise NotImplementedError()
+
+    result = ex1.check(HalfDone)
+    assert result.status == NOT_ATTEMPTED and "`forward` still raises" in result.message
+
+
+class NoReLU(Autoencoder):
+    def __init__(self, latent_dim=2, hidden=400):
+        super().__init__(latent_dim, hidden)
+        self.encoder = nn.Sequential(nn.Linear(784, hidden), nn.Linear(hidden, latent_dim))
+
+
+class DecoderWithoutReLU(Autoencoder):
+    def __init__(self, latent_dim=2, hidden=400):
+        super().__init__(latent_dim, hidden)
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, hidden), nn.Linear(hidden, 784))
+
+
+class NoSigmoid(Autoencoder):
+    def decode(self, z):
+        return self.decoder(z).reshape(len(z), 1, 28, 28)
+
+
+class ReLUBeforeSigmoid(Autoencoder):
+    def decode(self, z):
+        return torch.sigmoid(F.relu(self.decoder(z))).reshape(len(z), 1, 28, 28)
+
+
+class NotFlattened(Autoencoder):
+    def encode(self, x):
+        return self.encoder(x)
+
+
+class FlatOutput(Autoencoder):
+    def decode(self, z):
+        return torch.sigmoid(self.decoder(z))
+
+
+class FixedCode(Autoencoder):
+    def __init__(self, latent_dim=2, hidden=400):
+        super().__init__(2, hidden)
+
+
+class UnusedLayer(Autoencoder):
+    def __init__(self, latent_dim=2, hidden=400):
+        super().__init__(latent_dim, hidden)
+        self.extra = nn.Linear(latent_dim, latent_dim)  # created, never used
+
+
+class DetachedCode(Autoencoder):
+    def forward(self, x):
+        z = self.encode(x)
+        return self.decode(z.detach()), z
+
+
+class WideHidden(Autoencoder):
+    def __init__(self, latent_dim=2, hidden=400):
+        super().__init__(latent_dim, 512)
+
+
+@pytest.mark.parametrize("answer, named", [
+    (NoReLU, "ReLU after the encoder's hidden layer is missing"),
+    (DecoderWithoutReLU, "ReLU after the decoder's hidden layer is missing"),
+    (NoSigmoid, "sigmoid at the end of the decoder is missing"),
+    (ReLUBeforeSigmoid, "a ReLU sits right before the sigmoid"),
+    (NotFlattened, "flatten them first"),
+    (FlatOutput, "Reshape the decoder's (B, 784) output"),
+    (FixedCode, "Use the latent_dim argument"),
+    (UnusedLayer, "no gradient reaches extra.weight, extra.bias"),
+    (DetachedCode, "no gradient reaches encoder.0.weight"),
+    (WideHidden, "the layout 784 → 400 → 2 → 400 → 784"),
+])
+def test_autoencoder_mistakes_are_named(answer, named):
+    result = ex1.check(answer)
+    assert result.status == FAILED and named in result.message, result.message
+
+
+def test_a_model_that_trains_short_of_the_band_fails_with_the_numbers(monkeypatch):
+    monkeypatch.setattr(nb04, "AE_LIMIT", 150.0)  # below what the reference reaches
+    result = ex1.check(define(AUTOENCODER, "Autoencoder"))
+    assert result.status == FAILED
+    assert "less than 150" in result.message and reached(result.message) > 150
+
+
+def test_the_check_wants_the_class_not_an_instance():
+    result = ex1.check(Autoencoder())
+    assert result.status == FAILED and "expects your class itself" in result.message
+
+
+def test_check_then_yours_or_reference_trains_once_and_keeps_the_notebook_s_random_state():
+    cls = define(AUTOENCODER, "Autoencoder")
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    ex1.check(cls)
+    assert torch.equal(torch.rand(3), expected)  # the check drew its numbers from a forked state
+    assert ex1.yours_or_reference(cls) is cls     # from the result just found: no second training
+    assert ex1.yours_or_reference(define(strip_solutions(AUTOENCODER), "Autoencoder")) \
+        is ex1.reference
+
+
+# ---------------------------------------------------------------- exercise 3: the training loop
+
+reconstruction_loss = define(LOSS, "reconstruction_loss")
+LOOP = exercise_cell(3)
+train_epoch = define(LOOP, "train_epoch", reconstruction_loss=reconstruction_loss)
+
+
+def test_the_solved_training_loop_passes():
+    result = ex3.check(train_epoch)
+    assert result.status == PASSED
+    final = float(re.search(r"to (\d+\.\d) nats per image", result.message)[1])
+    assert abs(final - nb04.LOOP_REFERENCE_LOSS) < 1.0
+
+
+def test_the_untouched_training_loop_is_not_attempted():
+    untouched = strip_solutions(LOOP)
+    assert "raise NotImplementedError()" in untouched
+    assert ex3.check(define(untouched, "train_epoch")).status == NOT_ATTEMPTED
+
+
+def loop(*, zero_grad=True, step=True, reduce="mean", returns="mean", as_tensor=False):
+    """The training loop with one mistake: the variants a learner plausibly writes."""
+    def train_epoch(model, optimizer, x, batch_size):
+        total, means = 0.0, []
+        for start in range(0, len(x), batch_size):
+            xb = x[start:start + batch_size]
+            x_hat, _ = model(xb)
+            if reduce == "pixels":
+                loss = F.binary_cross_entropy(x_hat, xb)
+            else:
+                per_image = reconstruction_loss(x_hat, xb)
+                loss = per_image.sum() if reduce == "sum" else per_image.mean()
+            if zero_grad:
+                optimizer.zero_grad()
+            loss.backward()
+            if step:
+                optimizer.step()
+            total = total + (loss if as_tensor else loss.item()) * len(xb)
+            means.append(loss.item())
+        return {"mean": lambda: total / len(x), "last": lambda: means[-1],
+                "unweighted": lambda: sum(means) / len(means)}[returns]()
+    return train_epoch
+
+
+@pytest.mark.parametrize("answer, named", [
+    (loop(zero_grad=False), "optimizer.zero_grad() is missing"),
+    (loop(reduce="sum"), "summed over the batch instead of averaged"),
+    (loop(reduce="pixels"), "averaged over the pixels too"),
+    (loop(step=False), "optimizer.step() is never called"),
+    (loop(returns="last"), "returned the last batch's loss"),
+    (loop(returns="unweighted"), "without weighting them by their size"),
+    (loop(as_tensor=True), "Accumulate loss.item()"),
+])
+def test_training_loop_mistakes_are_named(answer, named):
+    result = ex3.check(answer)
+    assert result.status == FAILED and named in result.message, result.message
+
+
+def test_a_shuffling_loop_is_told_to_go_in_order():
+    def shuffled(model, optimizer, x, batch_size):
+        return train_epoch(model, optimizer, x[torch.randperm(len(x))], batch_size)
+
+    result = ex3.check(shuffled)
+    assert result.status == FAILED and "Go through x in order" in result.message
+
+
+def test_a_loop_that_trains_short_of_the_band_fails(monkeypatch):
+    monkeypatch.setattr(nb04, "LOOP_LIMIT", 150.0)
+    result = ex3.check(define(LOOP, "train_epoch", reconstruction_loss=reconstruction_loss))
+    assert result.status == FAILED and "less than 150" in result.message

@@ -32,18 +32,16 @@ An exercise whose answer is a value (a top-level ``beta = ...``) is a plain :cla
 ``evaluate(answer) -> Result`` (use ``self.passed()``, ``self.failed(...)``,
 ``self.not_attempted()``), or pass ``compare=`` (a function ``(got, expected) -> str | None``).
 
-When the environment variable ``VAE_COURSE_GRADE_LOG`` names a file, every ``check`` appends one
-JSON line to it (``exercise``, ``title``, ``status``, ``message``, and ``module``: the module that
-defined the exercise, e.g. ``vae_course.checks.nb00``): ``vae_course.grade`` reads it.
+A check cell is graded by nbgrader through its hidden line ``exN.assert_passed()``, which raises
+unless the check just above it passed; the course's own grader (``vae_course.instructor.grade``)
+does not trust the kernel's ``exN`` and runs the checks itself (``vae_course.instructor.in_kernel``).
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
-import json
 import math
-import os
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -53,7 +51,6 @@ import numpy as np
 import torch
 
 PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
-GRADE_LOG_ENV = "VAE_COURSE_GRADE_LOG"
 
 
 @dataclass
@@ -198,17 +195,19 @@ class Exercise:
     solution: the code ``solution()`` shows; by default the source of ``reference``.
     mistakes: known wrong answers, each with a sentence that names the mistake.
     rtol, atol, check_dtype, compare: how results are compared (see :func:`compare`).
+    points: what the exercise is worth when graded (nbgrader's ``points``, the grader's CSV).
     """
 
     def __init__(self, number: int, title: str, reference: Any, *, hints: Sequence[str] = (),
                  solution: str | None = None, mistakes: Sequence[Mistake] = (),
                  rtol: float = 1e-4, atol: float = 1e-5, check_dtype: bool = True,
-                 compare: Callable[[Any, Any], str | None] | None = None):
-        self.number, self.title, self.reference = number, title, reference
+                 compare: Callable[[Any, Any], str | None] | None = None, points: int = 1):
+        self.number, self.title, self.reference, self.points = number, title, reference, points
         self.hints, self.mistakes = list(hints), list(mistakes)
         self._solution, self._compare = solution, compare
         self.rtol, self.atol, self.check_dtype = rtol, atol, check_dtype
         self._hints_shown = 0
+        self.last_result: Result | None = None  # what the latest ``check`` found
         self.module = _calling_module()  # e.g. vae_course.checks.nb02: which notebook it is for
 
     def __repr__(self) -> str:
@@ -220,13 +219,17 @@ class Exercise:
         """Check ``answer``, print the feedback and return the :class:`Result`."""
         result = self.evaluate(answer)
         print(result.message)
-        log_path = os.environ.get(GRADE_LOG_ENV)
-        if log_path:
-            line = {"exercise": self.number, "title": self.title, "status": result.status,
-                    "message": result.message, "module": self.module}
-            with open(log_path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(line) + "\n")
+        self.last_result = result
         return result
+
+    def assert_passed(self) -> None:
+        """Raise AssertionError unless the latest ``check`` passed: the hidden line of a check cell
+        that nbgrader's autograder runs (a cell that raises scores 0 points)."""
+        result = self.last_result
+        if result is None:
+            raise AssertionError(f"Exercise {self.number} ({self.title}) was not checked.")
+        if not result:
+            raise AssertionError(f"Exercise {self.number} ({self.title}): {result.status}.")
 
     def hint(self, n: int | None = None) -> None:
         """Print the next hint layer, or layer ``n`` (counting from 1)."""
@@ -310,7 +313,7 @@ class Exercise:
     def not_attempted(self, reason: str = "") -> Result:
         """A "not attempted yet" result that says what to do, with an optional reason."""
         text = (f"… Exercise {self.number} ({self.title}): not attempted yet. Write your answer in "
-                "the exercise cell (in place of `raise NotImplementedError(...)` or `...`), run "
+                "the exercise cell (in place of `raise NotImplementedError()`), run "
                 "that cell, then run this check again.")
         return Result(self.number, NOT_ATTEMPTED, text + (f"\n  ({reason})" if reason else ""))
 
@@ -352,8 +355,9 @@ class FunctionExercise(Exercise):
             try:
                 got = self._call(answer, case)
             except NotImplementedError as e:
-                mine = str(e).startswith(f"Exercise {self.number}:")
-                return self.not_attempted("" if mine else f"it stopped at NotImplementedError: {e}")
+                placeholder = str(e) == "" or str(e).startswith(f"Exercise {self.number}:")
+                return self.not_attempted("" if placeholder
+                                          else f"it stopped at NotImplementedError: {e}")
             except Exception as e:
                 return self.failed(f"your function raised {type(e).__name__}: {e}",
                                    tried=self._describe_case(case))

@@ -1,17 +1,189 @@
 """Checkers for notebook 04 (the autoencoder).
 
-Exercise 1, "the reconstruction loss in nats per image": ``reconstruction_loss(x_hat, x)`` returns
+Exercise 1, "the autoencoder module" (core): ``class Autoencoder(nn.Module)`` with ``encode``
+``(B, 1, 28, 28) -> (B, latent_dim)``, ``decode`` ``(B, latent_dim) -> (B, 1, 28, 28)`` in [0, 1] and
+``forward`` ``-> (x_hat, z)``; layout 784 -> 400 -> latent_dim -> 400 -> 784, ReLU after each
+hidden layer, a sigmoid at the end. Checked by behaviour (``checks.behaviour``).
+
+Exercise 2, "the reconstruction loss in nats per image": ``reconstruction_loss(x_hat, x)`` returns
 the Bernoulli negative log-likelihood of each image, summed over its pixels: ``(B, 1, 28, 28) -> (B,)``.
 
-Exercise 2, "linear interpolation between two codes": ``interpolate(z0, z1, steps)`` returns
+Exercise 3, "the training loop" (core): ``train_epoch(model, optimizer, x, batch_size) -> float``, one
+pass over ``x`` in order, in mini-batches; per batch forward, the batch mean of the per-image
+reconstruction loss, ``zero_grad``, ``backward``, ``step``; returns the mean loss per image over the
+epoch, in nats.
+
+Exercise 4, "linear interpolation between two codes": ``interpolate(z0, z1, steps)`` returns
 ``steps`` points from ``z0`` to ``z1`` (both ends included): ``(D,), (D,) -> (steps, D)``.
 """
 
+import copy
+
 import torch
+from torch import nn
 from torch.distributions import Bernoulli
 from torch.nn import functional as F
 
-from vae_course.checks.core import Case, FunctionExercise, Mistake
+from vae_course.checks.behaviour import (
+    SEED,
+    BehaviourExercise,
+    Problem,
+    band_sentence,
+    build,
+    call,
+    count_parameters,
+    expect_gradient_everywhere,
+    expect_parameter_count,
+    expect_probabilities,
+    expect_tensor,
+    expect_tuple,
+    flat_parameters,
+    is_affine,
+    mnist_slice,
+    spaced,
+    train_briefly,
+)
+from vae_course.checks.core import Case, FunctionExercise, Mistake, describe
+from vae_course.losses import ae_loss, bernoulli_log_likelihood
+from vae_course.models import AE
+
+# ------------------------------------------------------------------ exercise 1: the autoencoder
+
+
+class Autoencoder(nn.Module):
+    """x (B, 1, 28, 28) -> z (B, latent_dim) -> x_hat (B, 1, 28, 28), pixel probabilities in [0, 1]."""
+
+    def __init__(self, latent_dim=2, hidden=400):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Linear(784, hidden),         # (B, 784) -> (B, 400)
+            nn.ReLU(),
+            nn.Linear(hidden, latent_dim),  # (B, 400) -> (B, latent_dim)
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, hidden),  # (B, latent_dim) -> (B, 400)
+            nn.ReLU(),
+            nn.Linear(hidden, 784),         # (B, 400) -> (B, 784) logits
+        )
+
+    def encode(self, x):
+        return self.encoder(x.reshape(len(x), 784))                     # (B, 784) -> (B, latent_dim)
+
+    def decode(self, z):
+        return torch.sigmoid(self.decoder(z)).reshape(len(z), 1, 28, 28)  # (B, 1, 28, 28) in [0, 1]
+
+    def forward(self, x):
+        z = self.encode(x)
+        return self.decode(z), z
+
+
+# The training run of the check: 300 Adam steps (lr 1e-3, shuffled batches of 64) on the first 1024
+# MNIST training images binarized with seed 0, the model built right after torch.manual_seed(0);
+# the loss is then measured on those 1024 images (nats per image). Measured (CPU, torch 2.x):
+# - the reference (this layout, built in this order): 159.4;
+# - correct models from 20 other initial states (10 seeds of this class, 10 of a two-Linear-per-side
+#   class built decoder first): 158.2 to 163.0;
+# - no ReLU (a linear autoencoder): 174.8 to 177.0 (4 seeds); a ReLU before the sigmoid: 540.
+AE_REFERENCE_LOSS, AE_OBSERVED, AE_LIMIT = 159.4, (158.2, 163.0), 168.0
+
+
+class AutoencoderExercise(BehaviourExercise):
+    """The learner's ``Autoencoder`` class, checked by what its instances do."""
+
+    def behaviour(self, cls):
+        x, _ = mnist_slice()
+        xb = x[:8]
+        model = build(cls, "`Autoencoder(latent_dim=2)`", latent_dim=2)
+        x_hat, z = expect_tuple(call("`model(x)`", model, xb), 2, "`model(x)`", "(x_hat, z)")
+        tried = "8 MNIST images x of shape (8, 1, 28, 28), a model built with latent_dim=2"
+        try:
+            expect_tensor(z, (8, 2), "z, the second value forward returns",
+                          "The encoder's last Linear layer has latent_dim outputs.")
+            expect_tensor(x_hat, (8, 1, 28, 28), "x_hat, the first value forward returns",
+                          "Reshape the decoder's (B, 784) output back into images: "
+                          ".reshape(len(z), 1, 28, 28).")
+            expect_probabilities(x_hat, "x_hat")
+        except Problem as p:
+            p.tried = p.tried or tried
+            raise
+        z_encoded = call("`model.encode(x)`", model.encode, xb)
+        if not (isinstance(z_encoded, torch.Tensor) and z_encoded.shape == z.shape
+                and torch.allclose(z_encoded, z)):
+            raise Problem("model.encode(x) is not the z that model(x) returns",
+                          ["forward should be z = self.encode(x); return self.decode(z), z."], tried=tried)
+        x_decoded = call("`model.decode(z)`", model.decode, z)
+        if not (isinstance(x_decoded, torch.Tensor) and x_decoded.shape == x_hat.shape
+                and torch.allclose(x_decoded, x_hat)):
+            raise Problem("model.decode(z) is not the x_hat that model(x) returns",
+                          ["forward should be z = self.encode(x); return self.decode(z), z."], tried=tried)
+        expect_gradient_everywhere(model, -bernoulli_log_likelihood(model(xb)[0], xb).mean(),
+                                   "reconstruction loss")
+        model3 = build(cls, "`Autoencoder(latent_dim=3)`", latent_dim=3)
+        z3 = call("`Autoencoder(latent_dim=3).encode(x)`", model3.encode, xb)
+        expect_tensor(z3, (8, 3), "with latent_dim=3, the code z",
+                      "Use the latent_dim argument for the code size instead of a fixed 2.")
+        expect_parameter_count(model, AE(latent_dim=2), "Autoencoder",
+                               "784 → 400 → 2 → 400 → 784")
+        if is_affine(model.encode, xb):
+            raise Problem("the encoder is affine: z(2x) - z(0) = 2 (z(x) - z(0)) for every image",
+                          ["It looks like the ReLU after the encoder's hidden layer is missing: two "
+                           "Linear layers in a row are one Linear layer, and a linear encoder can "
+                           "only learn a projection (like PCA)."], tried=tried)
+        z_wide = 3 * torch.randn(8, 2, generator=torch.Generator().manual_seed(0))
+        if is_affine(lambda v: torch.logit(model.decode(v), eps=1e-7), z_wide):
+            raise Problem("the decoder's logits are affine in z: logit(x_hat) at 2z - at 0 = 2 "
+                          "(at z - at 0)",
+                          ["It looks like the ReLU after the decoder's hidden layer is missing."],
+                          tried="codes z = 3 * N(0, I) of shape (8, 2)")
+        loss = train_briefly(model, ae_loss)
+        sentence = band_sentence(loss, AE_REFERENCE_LOSS, AE_OBSERVED, AE_LIMIT)
+        if not loss < AE_LIMIT:
+            raise Problem(sentence, ["Your model trains, but worse than the layout asks for: "
+                                     "compare each layer with the docstring (sizes, the ReLUs, "
+                                     "the sigmoid at the end only)."])
+        return (f"Shapes, pixels in [0, 1], gradients to all {spaced(count_parameters(model))} "
+                f"parameters; and {sentence}.")
+
+
+ex1 = AutoencoderExercise(
+    1,
+    "the autoencoder module",
+    reference=Autoencoder,
+    points=3,
+    hints=[
+        "In __init__, build two nn.Sequential: self.encoder = Linear(784, hidden), ReLU, "
+        "Linear(hidden, latent_dim); self.decoder = Linear(latent_dim, hidden), ReLU, "
+        "Linear(hidden, 784).",
+        "encode flattens the images first: self.encoder(x.reshape(len(x), 784)). decode ends with "
+        "torch.sigmoid(...) and reshapes (B, 784) to (B, 1, 28, 28).",
+        "forward: z = self.encode(x); return self.decode(z), z.",
+    ],
+    solution='''class Autoencoder(nn.Module):
+    def __init__(self, latent_dim=2, hidden=400):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Linear(784, hidden),         # (B, 784) -> (B, 400)
+            nn.ReLU(),
+            nn.Linear(hidden, latent_dim),  # (B, 400) -> (B, 2)
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, hidden),  # (B, 2) -> (B, 400)
+            nn.ReLU(),
+            nn.Linear(hidden, 784),         # (B, 400) -> (B, 784) logits
+        )
+
+    def encode(self, x):
+        return self.encoder(x.reshape(len(x), 784))  # (B, 1, 28, 28) -> (B, 784) -> (B, 2)
+
+    def decode(self, z):
+        logits = self.decoder(z)                                 # (B, 2) -> (B, 784)
+        return torch.sigmoid(logits).reshape(len(z), 1, 28, 28)  # pixel probabilities in [0, 1]
+
+    def forward(self, x):
+        z = self.encode(x)
+        return self.decode(z), z  # x_hat (B, 1, 28, 28), z (B, 2)
+''',
+)
 
 
 def _reconstruction_loss(x_hat, x):
@@ -33,8 +205,8 @@ def _probs(seed, n=3):
 
 _x_bin = _images(3, binary=True)
 
-ex1 = FunctionExercise(
-    1,
+ex2 = FunctionExercise(
+    2,
     "the reconstruction loss in nats per image",
     reference=_reconstruction_loss,
     cases=[
@@ -76,6 +248,203 @@ ex1 = FunctionExercise(
     solution="def reconstruction_loss(x_hat, x):\n"
              "    bce = F.binary_cross_entropy(x_hat, x, reduction='none')  # (B, 1, 28, 28)\n"
              "    return bce.reshape(len(x), -1).sum(dim=1)                  # (B,)\n",
+    points=1,
+)
+
+
+# ------------------------------------------------------------------- exercise 3: the training loop
+
+
+def _per_image(model, xb):
+    """(b, 1, 28, 28) -> (b,): the reconstruction loss of each image, nats."""
+    return -bernoulli_log_likelihood(model(xb)[0], xb)
+
+
+def _train_epoch(model, optimizer, x, batch_size):
+    """Reference: one pass over x in order; returns the mean loss per image (nats)."""
+    model.train()
+    total = 0.0
+    for start in range(0, len(x), batch_size):
+        xb = x[start:start + batch_size]          # (b, 1, 28, 28)
+        loss = _per_image(model, xb).mean()        # nats per image
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(xb)
+    return total / len(x)
+
+
+def _epoch(x, batch_size, *, zero_grad=True, step=True, reduce="mean"):
+    """The reference loop with one thing changed; yields (loss.item(), batch size) per batch."""
+    def run(model, optimizer):
+        for start in range(0, len(x), batch_size):
+            xb = x[start:start + batch_size]
+            per_image = _per_image(model, xb)
+            loss = {"mean": per_image.mean(), "sum": per_image.sum(),
+                    "pixels": per_image.mean() / 784}[reduce]
+            if zero_grad:
+                optimizer.zero_grad()
+            loss.backward()
+            if step:
+                optimizer.step()
+            yield per_image.mean().item(), len(xb)
+    return run
+
+
+# Mistakes in how the weights move, each recognised by ending at that variant's weights after one
+# epoch of plain SGD. (With Adam, summing over the batch instead of averaging is nearly invisible:
+# Adam divides each step by the gradient's running scale. Measured on this check's data: after one
+# epoch the summed loop's weights differ from the reference's by 4% of the reference's update with
+# Adam, by 400 times it with SGD at lr 1e-3; after 19 epochs with Adam it returns 162.5 nats per
+# image like the reference. So the check uses SGD.)
+_WEIGHT_MISTAKES = [
+    ({"zero_grad": False},
+     "It looks like optimizer.zero_grad() is missing: PyTorch adds each backward() to the gradients "
+     "already stored, so every step also repeats all the earlier batches' gradients. Call "
+     "optimizer.zero_grad() before loss.backward() in every batch."),
+    ({"reduce": "sum"},
+     "It looks like the loss is summed over the batch instead of averaged: every step is then "
+     "batch_size times too large (with plain SGD; Adam hides it). Take the mean over the batch of "
+     "the per-image losses: reconstruction_loss(x_hat, xb).mean()."),
+    ({"reduce": "pixels"},
+     "It looks like the loss is averaged over the pixels too (F.binary_cross_entropy's default): "
+     "the loss of a batch is the mean over its images of the loss summed over each image's 784 "
+     "pixels, in nats per image."),
+]
+
+# Mistakes in the returned number, each a function of the batches' (mean loss, size).
+_RETURN_MISTAKES = [
+    (lambda losses: losses[-1][0],
+     "It looks like you returned the last batch's loss: return the mean over the whole epoch, "
+     "total / len(x) with total += loss.item() * len(xb) in every batch."),
+    (lambda losses: sum(v for v, _ in losses) / len(losses),
+     "It looks like you averaged the batch losses without weighting them by their size: the last "
+     "batch is smaller (8 images here). Add loss.item() * len(xb) per batch and divide by len(x)."),
+    (lambda losses: sum(v for v, _ in losses),
+     "It looks like you returned the sum of the batch losses: divide to get the mean per image."),
+    (lambda losses: sum(v for v, _ in losses) / sum(n for _, n in losses),
+     "It looks like you added each batch's mean loss and divided by the number of images: multiply "
+     "each batch's mean by its number of images first (loss.item() * len(xb))."),
+    (lambda losses: sum(v * n for v, n in losses),
+     "It looks like you returned the total over the epoch: divide it by len(x)."),
+]
+
+# The training run of the check: the package AE (latent_dim=2) built right after
+# torch.manual_seed(0), Adam (lr 1e-3), 19 epochs of train_epoch over the first 1024 MNIST
+# training images (binarized with seed 0) in batches of 64: 304 steps. Measured (returned loss of
+# the last epoch, nats per image): the reference loop 162.5 (models from seeds 0 to 3: 161.3 to
+# 166.2); summing over the batch 162.5 (Adam hides it; the SGD epoch above does not); the last
+# batch's loss returned 164.8; no zero_grad 242.9 to 265.6; no optimizer.step() 543.0 to 548.5.
+LOOP_EPOCHS, LOOP_BATCH = 19, 64
+LOOP_REFERENCE_LOSS, LOOP_OBSERVED, LOOP_LIMIT = 162.5, (161.3, 166.2), 170.0
+SGD_LR, SGD_IMAGES = 1e-3, 200  # the one-epoch SGD comparison: 200 images, batches of 64, 64, 64, 8
+
+
+class TrainingLoopExercise(BehaviourExercise):
+    """The learner's ``train_epoch``: one epoch compared step for step with the reference loop
+    under plain SGD (the weights and the returned loss), then a short training run with Adam."""
+
+    expects = "function"
+
+    def behaviour(self, train_epoch):
+        x = mnist_slice()[0][:SGD_IMAGES]
+        torch.manual_seed(SEED)
+        start = AE(latent_dim=2)
+        theta0 = flat_parameters(start)
+        tried = (f"one epoch with plain SGD (lr {SGD_LR:g}) over {SGD_IMAGES} MNIST images in "
+                 f"batches of {LOOP_BATCH} (so 64, 64, 64 and 8 images), the package's AE")
+
+        model = copy.deepcopy(start)
+        optimizer = torch.optim.SGD(model.parameters(), lr=SGD_LR)
+        returned = call("`train_epoch(model, optimizer, x, 64)`", train_epoch, model, optimizer,
+                        x.clone(), LOOP_BATCH)
+        theta = flat_parameters(model)
+
+        def variant(**changes):
+            m = copy.deepcopy(start)
+            losses = list(_epoch(x, LOOP_BATCH, **changes)(m, torch.optim.SGD(m.parameters(),
+                                                                                lr=SGD_LR)))
+            return losses, flat_parameters(m)
+
+        losses, theta_ref = variant()
+        update = float((theta_ref - theta0).norm())
+        distance = float((theta - theta_ref).norm()) / update
+        if distance > 1e-3:
+            diagnosis = [message for changes, message in _WEIGHT_MISTAKES
+                         if float((theta - variant(**changes)[1]).norm()) / update < 1e-3]
+            if float((theta - theta0).norm()) == 0:
+                problem = "after one epoch the weights have not changed at all"
+                diagnosis = diagnosis or [
+                    "It looks like optimizer.step() is never called, or is called before "
+                    "loss.backward() (or right after a zero_grad()): the order is zero_grad(), "
+                    "backward(), step()."]
+            else:
+                size = (f"{distance:.0f} times" if distance >= 2 else f"{distance:.0%} of")
+                problem = (f"after one epoch the weights differ from the reference loop's by "
+                           f"{size} the size of the reference's update")
+                diagnosis = diagnosis or [
+                    "Go through x in order, x[start:start + batch_size], with one optimizer step "
+                    "per batch on the batch mean of reconstruction_loss."]
+            raise Problem(problem, diagnosis, tried=tried)
+        if isinstance(returned, torch.Tensor):
+            raise Problem(f"train_epoch returned {describe(returned)}: return a Python number",
+                          ["Accumulate loss.item() (a float), not the loss tensor: a tensor keeps "
+                           "every batch's computation graph alive."], tried=tried)
+        if returned is None or isinstance(returned, bool) or not isinstance(returned, (int, float)):
+            raise Problem(f"train_epoch returned {describe(returned)}, expected a number (the mean "
+                          "loss per image over the epoch, in nats)",
+                          ["Is the `return` statement missing?"] if returned is None else [],
+                          tried=tried)
+        expected = sum(v * n for v, n in losses) / len(x)
+        if abs(returned - expected) > 1e-4 * abs(expected):
+            diagnosis = [message for rule, message in _RETURN_MISTAKES
+                         if abs(returned - rule(losses)) <= 1e-4 * abs(rule(losses)) + 1e-9]
+            raise Problem(f"train_epoch returned {returned:.4f}, expected the epoch's mean loss "
+                          f"per image, {expected:.4f} nats (the weights are right)", diagnosis,
+                          tried=tried)
+
+        xs = mnist_slice()[0]
+        torch.manual_seed(SEED)
+        model = AE(latent_dim=2)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        returns = [call("`train_epoch(model, optimizer, x, 64)`", train_epoch, model, optimizer,
+                        xs, LOOP_BATCH) for _ in range(LOOP_EPOCHS)]
+        steps = LOOP_EPOCHS * -(-len(xs) // LOOP_BATCH)
+        sentence = (f"with Adam, {LOOP_EPOCHS} epochs ({steps} steps) over {len(xs)} images take "
+                    f"the AE from {returns[0]:.1f} to {returns[-1]:.1f} nats per image (the "
+                    f"reference loop: {LOOP_REFERENCE_LOSS:.1f}; the check asks for less than "
+                    f"{LOOP_LIMIT:.0f})")
+        if not returns[-1] < LOOP_LIMIT:
+            raise Problem(sentence, tried=f"{LOOP_EPOCHS} calls of train_epoch with Adam (lr 1e-3)")
+        return ("One epoch of plain SGD ends at the reference loop's weights and returns its mean "
+                f"loss per image; {sentence}.")
+
+
+ex3 = TrainingLoopExercise(
+    3,
+    "the training loop",
+    reference=_train_epoch,
+    points=3,
+    hints=[
+        "Loop over the start of each batch: for start in range(0, len(x), batch_size): "
+        "xb = x[start:start + batch_size].",
+        "Per batch: x_hat, z = model(xb); loss = reconstruction_loss(x_hat, xb).mean(); then "
+        "optimizer.zero_grad(), loss.backward(), optimizer.step(), in that order.",
+        "Keep a running total of loss.item() * len(xb) and return total / len(x) after the loop.",
+    ],
+    solution='''def train_epoch(model, optimizer, x, batch_size):
+    model.train()
+    total = 0.0
+    for start in range(0, len(x), batch_size):
+        xb = x[start:start + batch_size]              # (b, 1, 28, 28), b <= batch_size
+        x_hat, _ = model(xb)
+        loss = reconstruction_loss(x_hat, xb).mean()  # nats per image
+        optimizer.zero_grad()                         # forget the previous batch's gradients
+        loss.backward()                               # d loss / d parameter, for every parameter
+        optimizer.step()                              # move the parameters
+        total += loss.item() * len(xb)
+    return total / len(x)                             # mean loss per image over the epoch
+''',
 )
 
 
@@ -85,8 +454,8 @@ def _interpolate(z0, z1, steps):
     return torch.lerp(z0.unsqueeze(0).expand(steps, -1), z1.unsqueeze(0).expand(steps, -1), t)
 
 
-ex2 = FunctionExercise(
-    2,
+ex4 = FunctionExercise(
+    4,
     "linear interpolation between two codes",
     reference=_interpolate,
     cases=[
@@ -115,4 +484,5 @@ ex2 = FunctionExercise(
     solution="def interpolate(z0, z1, steps):\n"
              "    t = torch.linspace(0, 1, steps).unsqueeze(1)  # (steps, 1)\n"
              "    return (1 - t) * z0 + t * z1                   # (steps, D)\n",
+    points=1,
 )

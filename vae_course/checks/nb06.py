@@ -3,16 +3,43 @@
 Exercise 1, "conditioning on the label": ``condition(h, y)`` appends the one-hot label to each
 row: ``(B, F)`` floats and ``(B,)`` integer labels 0..9 -> ``(B, F + 10)`` floats.
 
-Exercise 2, "style transfer": ``transfer_style(model, x, y)`` encodes one image ``x``
+Exercise 2, "the CVAE module" (core): ``class CVAE(nn.Module)`` with ``encode(x, y) -> (mu, logvar)``,
+``decode(z, y) -> x_hat`` and ``forward(x, y) -> (x_hat, mu, logvar)``; the integer labels ``y``
+``(B,)`` enter both the encoder and the decoder one-hot. Checked by behaviour (``checks.behaviour``).
+
+Exercise 3, "style transfer": ``transfer_style(model, x, y)`` encodes one image ``x``
 ``(1, 1, 28, 28)`` with its true label ``y`` ``(1,)`` to the posterior mean, and decodes that same
 ``z`` with each of the ten labels: ``-> (10, 1, 28, 28)``, row ``k`` drawn as digit ``k``.
 """
 
+import re
+
 import torch
+from torch import nn
 from torch.nn import functional as F
 
+from vae_course import models
+from vae_course.checks.behaviour import (
+    SEED,
+    BehaviourExercise,
+    Problem,
+    band_sentence,
+    build,
+    call,
+    check_gaussian_encoder,
+    check_sampling,
+    expect_gradient_everywhere,
+    expect_logvar_free,
+    expect_parameter_count,
+    expect_probabilities,
+    expect_tensor,
+    expect_tuple,
+    is_affine,
+    mnist_slice,
+    train_briefly,
+)
 from vae_course.checks.core import Case, FunctionExercise, Mistake
-from vae_course.models import CVAE
+from vae_course.losses import cvae_loss
 
 
 def _condition(h, y):
@@ -55,12 +82,211 @@ ex1 = FunctionExercise(
     ],
     solution="def condition(h, y):\n"
              "    return torch.cat([h, F.one_hot(y, 10).float()], dim=1)  # (B, F) -> (B, F + 10)\n",
+    points=1,
+)
+
+
+# ------------------------------------------------------------------ exercise 2: the CVAE module
+
+
+class CVAE(nn.Module):
+    """x (B, 1, 28, 28) and labels y (B,) -> q(z|x, y) -> one sample z -> x_hat (B, 1, 28, 28);
+    the one-hot label is appended to the encoder's input and to the decoder's input."""
+
+    def __init__(self, latent_dim=2, hidden=400, n_classes=10):
+        super().__init__()
+        self.n_classes = n_classes
+        self.encoder = nn.Sequential(
+            nn.Linear(784 + n_classes, hidden),         # (B, 794) -> (B, 400)
+            nn.ReLU(),
+            nn.Linear(hidden, 2 * latent_dim),          # (B, 400) -> (B, 2 * latent_dim)
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim + n_classes, hidden),  # (B, latent_dim + 10) -> (B, 400)
+            nn.ReLU(),
+            nn.Linear(hidden, 784),                     # (B, 400) -> (B, 784) logits
+        )
+
+    def encode(self, x, y):
+        h = torch.cat([x.reshape(len(x), 784), F.one_hot(y, self.n_classes).float()], dim=1)
+        mu, logvar = self.encoder(h).chunk(2, dim=1)    # (B, latent_dim) each
+        return mu, logvar
+
+    def decode(self, z, y):
+        h = torch.cat([z, F.one_hot(y, self.n_classes).float()], dim=1)  # (B, latent_dim + 10)
+        return torch.sigmoid(self.decoder(h)).reshape(len(z), 1, 28, 28)
+
+    def forward(self, x, y):
+        mu, logvar = self.encode(x, y)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # reparameterized sample
+        return self.decode(z, y), mu, logvar
+
+
+def _one_hot_width_hint(error):
+    """For a Linear layer that got a few columns fewer than it expects: F.one_hot without width."""
+    m = re.search(r"\((\d+)x(\d+) and (\d+)x(\d+)\)", str(error))
+    if m and 0 < int(m[3]) - int(m[2]) < 10:
+        return ["If the label is appended with F.one_hot(y), give it num_classes: F.one_hot(y, 10). "
+                "Without it, a batch whose largest label is 4 gets only 5 columns."]
+    return []
+
+
+def _inputs_seen(model, fn, *args):
+    """The 2-D tensors that reach each leaf module (Linear, ReLU, ...) during ``fn(*args)``."""
+    seen, handles = [], []
+    for module in model.modules():
+        if not list(module.children()):
+            handles.append(module.register_forward_pre_hook(
+                lambda _, inputs: seen.extend(t for t in inputs
+                                              if isinstance(t, torch.Tensor) and t.dim() == 2)))
+    try:
+        fn(*args)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return seen
+
+
+def _label_as_a_number(model, fn, y, *args):
+    """Whether some layer's input has a column equal to the labels ``y`` themselves (as numbers)."""
+    column = y.to(torch.float32).unsqueeze(1)
+    return any(t.shape[0] == len(y) and bool((t.detach().float() == column).all(0).any())
+               for t in _inputs_seen(model, fn, *args, y))
+
+
+# The training run of the check (behaviour.train_briefly): 300 Adam steps (lr 1e-3, batches of 64
+# shuffled with seed 0) on the first 1024 MNIST training images binarized with seed 0 and their
+# labels, the model built right after torch.manual_seed(0); then the negative conditional ELBO on
+# those images (one sample per image, seeded), nats per image. Measured (CPU, torch 2.x):
+# - the reference (this class): 146.0; correct models over 20 seeds (10 of this class, 10 of a class
+#   with two Linear heads built decoder first): 144.2 to 151.3;
+# - the decoder ignores y: 170.4 to 172.5; the label appended as one number: 157.8 to 160.2;
+#   the encoder ignores y: 145.2 to 147.5 (4 seeds each): the band cannot see that one, changing
+#   the labels does.
+CVAE_REFERENCE_LOSS, CVAE_OBSERVED, CVAE_LIMIT = 146.0, (144.2, 151.3), 155.0
+
+
+class CVAEExercise(BehaviourExercise):
+    """The learner's ``CVAE`` class, checked by what its instances do."""
+
+    def behaviour(self, cls):
+        x, y = mnist_slice()
+        xb, yb = x[:8], y[:8]
+        y_other = (y + 1) % 10  # every image with another label
+        model = build(cls, "`CVAE(latent_dim=2)`", latent_dim=2)
+        low = torch.tensor([0, 1, 2, 3, 4, 0, 1, 2])  # labels up to 4 only
+        call("`model.encode(x, y)` with labels 0 to 4", model.encode, xb, low,
+             hints=_one_hot_width_hint)
+        number = ["It looks like the label is appended as one number (a column equal to y): the "
+                  "network would then read a 9 as nine times a 1. Append the one-hot vector, "
+                  "F.one_hot(y, 10).float() (condition(h, y) of exercise 1 does it)."]
+        tried = "1024 MNIST images and their labels, a model built with latent_dim=2"
+        if _label_as_a_number(model, lambda x_, y_: model.encode(x_, y_), y, x):
+            raise Problem("a layer of the encoder receives the labels y as they are", number,
+                          tried=tried)
+        mu, logvar = check_gaussian_encoder(model, x, 2, "model.encode(x, y)", y)
+        mu_other, logvar_other = call("`model.encode(x, y)`", model.encode, x, y_other)
+        if torch.equal(mu, mu_other) and torch.equal(logvar, logvar_other):
+            raise Problem("encode(x, y) gives the same mu and logvar whatever the label y",
+                          ["It looks like the encoder ignores y: append the one-hot label to the "
+                           "flattened image, (B, 784 + 10), so that q(z|x, y) knows the digit and "
+                           "the code can keep only the style."], tried=tried)
+        z = mu[:8].detach()
+        if _label_as_a_number(model, lambda z_, y_: model.decode(z_, y_), yb, z):
+            raise Problem("a layer of the decoder receives the labels y as they are", number,
+                          tried=tried)
+        x_hat = call("`model.decode(z, y)`", model.decode, z, yb, hints=_one_hot_width_hint)
+        expect_tensor(x_hat, (8, 1, 28, 28), "model.decode(z, y) for z of shape (8, 2)",
+                      "Reshape the decoder's (B, 784) output back into images: "
+                      ".reshape(len(z), 1, 28, 28).")
+        expect_probabilities(x_hat, "model.decode(z, y)")
+        if torch.equal(x_hat, call("`model.decode(z, y)`", model.decode, z, y_other[:8])):
+            raise Problem("decode(z, y) draws the same images whatever the label y",
+                          ["It looks like the decoder ignores y: append the one-hot label to z, "
+                           "(B, latent_dim + 10), so that you can ask it for any digit."],
+                          tried="8 codes z of shape (8, 2), decoded with two different labels")
+        out = expect_tuple(call("`model(x, y)`", model, xb, yb), 3, "`model(x, y)`",
+                           "(x_hat, mu, logvar)")
+        for t, shape, name in zip(out, [(8, 1, 28, 28), (8, 2), (8, 2)], ["x_hat", "mu", "logvar"]):
+            expect_tensor(t, shape, f"{name}, from model(x, y)")
+        expect_probabilities(out[0], "x_hat from model(x, y)")
+        torch.manual_seed(SEED)
+        expect_gradient_everywhere(model, cvae_loss(model, xb, yb), "negative ELBO")
+        model3 = build(cls, "`CVAE(latent_dim=3)`", latent_dim=3)
+        check_gaussian_encoder(model3, xb, 3, "CVAE(latent_dim=3).encode(x, y)", yb)
+        expect_parameter_count(model, models.CVAE(latent_dim=2), "CVAE",
+                               "784 + 10 → 400 → 2 + 2 (mu and logvar), 2 + 10 → 400 → 784")
+        if is_affine(lambda v: model.encode(v, yb)[0], xb):
+            raise Problem("the encoder is affine in x: mu(2x) - mu(0) = 2 (mu(x) - mu(0))",
+                          ["It looks like the ReLU after the encoder's hidden layer is missing."],
+                          tried=tried)
+        z_wide = 3 * torch.randn(8, 2, generator=torch.Generator().manual_seed(0))
+        if is_affine(lambda v: torch.logit(model.decode(v, yb), eps=1e-7), z_wide):
+            raise Problem("the decoder's logits are affine in z",
+                          ["It looks like the ReLU after the decoder's hidden layer is missing."],
+                          tried="codes z = 3 * N(0, I) of shape (8, 2)")
+        seen = check_sampling(model, 2, xb, yb)
+        labels = seen["rest"][0] if seen["rest"] else None
+        if not (isinstance(labels, torch.Tensor) and torch.equal(labels, seen["args"][1])):
+            raise Problem("forward does not decode with the labels y it was given",
+                          ["return self.decode(z, y), mu, logvar: the decoder needs the label."])
+        loss = train_briefly(model, cvae_loss, labelled=True)
+        expect_logvar_free(model, x, y)
+        sentence = band_sentence(loss, CVAE_REFERENCE_LOSS, CVAE_OBSERVED, CVAE_LIMIT)
+        if not loss < CVAE_LIMIT:
+            raise Problem(sentence, ["Your CVAE trains, but worse than the layout asks for: "
+                                     "compare each layer with the docstring."])
+        return ("Shapes, pixels in [0, 1], the label one-hot in both the encoder and the decoder, "
+                f"a reparameterized sample with the right spread; and {sentence}.")
+
+
+ex2 = CVAEExercise(
+    2,
+    "the CVAE module",
+    reference=CVAE,
+    points=3,
+    hints=[
+        "notebook 05's VAE with the label appended twice: the encoder's first Linear layer takes "
+        "784 + n_classes inputs, the decoder's first Linear layer latent_dim + n_classes.",
+        "encode: h = condition(x.reshape(len(x), 784), y) (B, 794), then mu, logvar = "
+        "self.encoder(h).chunk(2, dim=1). decode: h = condition(z, y) (B, latent_dim + 10).",
+        "forward(x, y): mu, logvar = self.encode(x, y); z = mu + torch.exp(0.5 * logvar) * "
+        "torch.randn_like(mu); return self.decode(z, y), mu, logvar.",
+    ],
+    solution='''class CVAE(nn.Module):
+    def __init__(self, latent_dim=2, hidden=400, n_classes=10):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Linear(784 + n_classes, hidden),         # (B, 794) -> (B, 400)
+            nn.ReLU(),
+            nn.Linear(hidden, 2 * latent_dim),          # (B, 400) -> (B, 4)
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim + n_classes, hidden),  # (B, 12) -> (B, 400)
+            nn.ReLU(),
+            nn.Linear(hidden, 784),                     # (B, 400) -> (B, 784) logits
+        )
+
+    def encode(self, x, y):
+        h = condition(x.reshape(len(x), 784), y)        # (B, 784) -> (B, 794)
+        mu, logvar = self.encoder(h).chunk(2, dim=1)    # (B, 2) each
+        return mu, logvar
+
+    def decode(self, z, y):
+        h = condition(z, y)                             # (B, 2) -> (B, 12)
+        return torch.sigmoid(self.decoder(h)).reshape(len(z), 1, 28, 28)
+
+    def forward(self, x, y):
+        mu, logvar = self.encode(x, y)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # reparameterized sample
+        return self.decode(z, y), mu, logvar
+''',
 )
 
 
 def _model():
     torch.manual_seed(0)
-    model = CVAE(latent_dim=2, hidden=(32,))
+    model = models.CVAE(latent_dim=2, hidden=(32,))
     return model.eval()
 
 
@@ -85,8 +311,8 @@ def _sampled(model, x, y):
         return model.decode(z.expand(10, -1), torch.arange(10))
 
 
-ex2 = FunctionExercise(
-    2,
+ex3 = FunctionExercise(
+    3,
     "style transfer",
     reference=_transfer_style,
     cases=[
@@ -118,4 +344,5 @@ ex2 = FunctionExercise(
              "def transfer_style(model, x, y):\n"
              "    mu, _ = model.encode(x, y)                              # (1, L): the style\n"
              "    return model.decode(mu.expand(10, -1), torch.arange(10))  # (10, 1, 28, 28)\n",
+    points=1,
 )

@@ -1,0 +1,461 @@
+"""Checking what a learner's model or training loop *does*, not only the values it returns.
+
+From notebook 04 on, learners build the models themselves (a ``class ...(nn.Module)``) and write the
+training loop once. Such an answer has no single right output to compare with: two correct
+autoencoders start from different random weights. So the checks run it and watch its behaviour:
+
+- shapes for a batch of real images, decoded pixels in [0, 1];
+- a gradient reaching every parameter (a parameter that gets none is named);
+- a short training run on a fixed slice of MNIST (:func:`mnist_slice`), from the same seed as the
+  reference, that must land in the loss band the reference reaches (bands measured, not guessed:
+  each checker states what was measured next to its band);
+- for named mistakes, a targeted experiment each (is the sample's spread exp(logvar / 2)? does the
+  decoder's output change with the label?).
+
+An exercise subclasses :class:`BehaviourExercise` and writes ``behaviour(answer) -> str``: it calls
+the learner's code through :func:`call`, raises :class:`Problem` for the first thing that is wrong
+(with the mistakes it recognises), and returns the sentence shown after "correct.". An untouched
+placeholder (``raise NotImplementedError()`` in any method) is "not attempted", naming the method.
+The notebook's random state is left as it was.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Any
+
+import torch
+from torch import nn
+
+from vae_course.checks.core import Exercise, Result, describe
+from vae_course.data import batches, binarize_fixed, load_dataset
+
+N_IMAGES = 1024   # the checks' slice of MNIST: the first 1024 training images
+STEPS = 300       # the training run: 300 Adam steps (lr 1e-3) in shuffled batches of 64
+BATCH_SIZE = 64
+LR = 1e-3
+SEED = 0          # the seed every model is built and trained from (the reference's too)
+
+
+class Problem(Exception):
+    """What a behaviour step found wrong: ``problem`` (a phrase), the mistakes recognised
+    (``diagnosis``, full sentences) and the input it was found with (``tried``)."""
+
+    def __init__(self, problem: str, diagnosis: Sequence[str] = (), tried: str = ""):
+        super().__init__(problem)
+        self.problem, self.diagnosis, self.tried = problem, list(diagnosis), tried
+
+
+class Unwritten(Exception):
+    """The learner's code reached a ``raise NotImplementedError()`` placeholder."""
+
+    def __init__(self, reason: str = ""):
+        super().__init__(reason)
+        self.reason = reason
+
+
+# ------------------------------------------------------------------------------------ data
+
+
+@lru_cache(maxsize=1)
+def _slice(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    x, y = load_dataset("mnist", "train")
+    return binarize_fixed(x[:n], seed=seed), y[:n].clone()
+
+
+def mnist_slice(n: int = N_IMAGES, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``n`` MNIST training images, binarized once with ``seed``, and their labels.
+
+    Returns fresh copies ``x`` ``(n, 1, 28, 28)`` in {0, 1} and ``y`` ``(n,)`` int64, so that code
+    under test that edits its input in place harms no other check.
+    """
+    x, y = _slice(n, seed)
+    return x.clone(), y.clone()
+
+
+# ------------------------------------------------------------------------ calling learner code
+
+
+def _placeholder_method(error: BaseException) -> str:
+    """The name of the function whose body raised ``error`` (the innermost frame)."""
+    tb = error.__traceback__
+    name = ""
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_name
+        tb = tb.tb_next
+    return name
+
+
+def call(what: str, fn: Callable, *args: Any, hints: Callable[[Exception], list[str]] | None = None,
+         **kwargs: Any) -> Any:
+    """Run learner code ``fn(*args, **kwargs)``; ``what`` names the call in feedback
+    ("`model.encode(x)`").
+
+    A ``NotImplementedError`` (the untouched placeholder) becomes :class:`Unwritten` naming the
+    method that raised it; any other exception becomes a :class:`Problem` quoting it, with the
+    sentences ``hints(error)`` returns as diagnosis.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except (Problem, Unwritten):
+        raise
+    except NotImplementedError as e:
+        method = _placeholder_method(e)
+        if str(e) == "" or str(e).startswith("Exercise "):
+            raise Unwritten(f"`{method}` still raises NotImplementedError: write its body"
+                            if method and method != "<module>" else "") from None
+        raise Unwritten(f"it stopped at NotImplementedError: {e}") from None
+    except Exception as e:  # the learner's code failed: say where, and what it said
+        raise Problem(f"{what} raised {type(e).__name__}: {e}",
+                      (hints(e) if hints else []) + _error_hints(e)) from None
+
+
+def _error_hints(e: Exception) -> list[str]:
+    """Sentences for errors a learner building an MLP on MNIST commonly hits."""
+    text = str(e)
+    if "mat1 and mat2 shapes cannot be multiplied" in text and "x28 and" in text:
+        return ["The images reached a Linear layer as (B, 1, 28, 28): flatten them first, "
+                "x.reshape(len(x), 784) -> (B, 784)."]
+    return []
+
+
+def build(cls: type, what: str, seed: int = SEED, **kwargs: Any) -> nn.Module:
+    """``cls(**kwargs)`` built right after ``torch.manual_seed(seed)``: the same initial random
+    state the reference was built from."""
+    torch.manual_seed(seed)
+    model = call(what, cls, **kwargs)
+    if not isinstance(model, nn.Module):
+        raise Problem(f"{what} gave {describe(model)}, not an nn.Module")
+    return model
+
+
+# ------------------------------------------------------------------------------ expectations
+
+
+def expect_tensor(got: Any, shape: tuple, what: str, hint: str = "") -> torch.Tensor:
+    """Raise a Problem unless ``got`` is a floating tensor of ``shape``."""
+    if not isinstance(got, torch.Tensor):
+        raise Problem(f"{what} is {describe(got)}, expected a tensor of shape {shape}")
+    if tuple(got.shape) != tuple(shape):
+        raise Problem(f"{what} has shape {tuple(got.shape)}, expected {tuple(shape)}",
+                      [hint] if hint else [])
+    if not got.is_floating_point():
+        raise Problem(f"{what} has dtype {got.dtype}, expected floats")
+    return got
+
+
+def expect_tuple(got: Any, n: int, what: str, names: str) -> tuple:
+    """Raise a Problem unless ``got`` is a tuple (or list) of ``n`` values."""
+    if not isinstance(got, (tuple, list)) or len(got) != n:
+        raise Problem(f"{what} returned {describe(got)}, expected {n} values: {names}")
+    return tuple(got)
+
+
+def expect_probabilities(x_hat: torch.Tensor, what: str) -> None:
+    """Raise a Problem unless every decoded pixel is a probability; name the usual causes."""
+    low, high = x_hat.min().item(), x_hat.max().item()
+    if not math.isfinite(low) or not math.isfinite(high):
+        raise Problem(f"{what} contains NaN or infinite values")
+    if low < 0 or high > 1:
+        raise Problem(f"{what} has values from {low:.3g} to {high:.3g}, but a decoded pixel is the "
+                      "probability of ink, in [0, 1]",
+                      ["It looks like the sigmoid at the end of the decoder is missing: "
+                       "x_hat = torch.sigmoid(logits)."])
+    if low >= 0.5:
+        raise Problem(f"every value of {what} is at least 0.5 (from {low:.3g} to {high:.3g}): the "
+                      "decoder can never say 'no ink here'",
+                      ["It looks like a ReLU sits right before the sigmoid: sigmoid(ReLU(a)) >= 0.5. "
+                       "The decoder's last Linear layer feeds the sigmoid directly."])
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def spaced(n: int) -> str:
+    """``630386`` -> ``"630 386"``: thousands separated by spaces, as the course writes them."""
+    return f"{n:,}".replace(",", " ")
+
+
+def expect_parameter_count(model: nn.Module, reference: nn.Module, name: str, layout: str) -> None:
+    """Raise a Problem unless ``model`` has as many parameters as the ``reference`` layout."""
+    got, want = count_parameters(model), count_parameters(reference)
+    if got != want:
+        raise Problem(f"your {name} has {spaced(got)} parameters; the layout {layout} (weights "
+                      f"and biases of its Linear layers) has {spaced(want)}",
+                      ["Check the sizes of each Linear layer against the shapes in the docstring, "
+                       "and that every layer is created once, in __init__."])
+
+
+def parameters_without_gradient(model: nn.Module, loss: torch.Tensor) -> list[str]:
+    """Backpropagate ``loss`` and name the parameters whose gradient is None or all zero."""
+    model.zero_grad(set_to_none=True)
+    loss.backward()
+    missing = [name for name, p in model.named_parameters()
+               if p.grad is None or not bool(p.grad.abs().sum() > 0)]
+    model.zero_grad(set_to_none=True)
+    return missing
+
+
+def expect_gradient_everywhere(model: nn.Module, loss: torch.Tensor, loss_name: str) -> None:
+    """Raise a Problem naming every parameter that ``loss`` sends no gradient to."""
+    if not isinstance(loss, torch.Tensor) or loss.grad_fn is None:
+        raise Problem(f"the {loss_name} of your model's output does not depend on any parameter",
+                      ["Does forward run under torch.no_grad(), or .detach() its output?"])
+    missing = parameters_without_gradient(model, loss)
+    if missing:
+        shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+        raise Problem(f"after backward() of the {loss_name}, no gradient reaches {shown}",
+                      ["A parameter without a gradient never trains: is that layer created in "
+                       "__init__ but not used in forward (or used only after a .detach())?"])
+
+
+def is_affine(fn: Callable[[torch.Tensor], torch.Tensor], v: torch.Tensor) -> bool:
+    """Whether ``fn`` behaves like an affine map at ``v``: fn(2v) - fn(0) == 2 (fn(v) - fn(0))."""
+    with torch.no_grad():
+        zero = fn(torch.zeros_like(v))
+        one, two = fn(v) - zero, fn(2 * v) - zero
+    return bool(torch.allclose(two, 2 * one, rtol=1e-3, atol=1e-4 * float(one.abs().max()) + 1e-6))
+
+
+def flat_parameters(model: nn.Module) -> torch.Tensor:
+    """Every parameter of ``model`` in one detached vector (a snapshot)."""
+    return torch.cat([p.detach().reshape(-1).clone() for p in model.parameters()])
+
+
+# ------------------------------------------------------------------------------ training run
+
+
+def train_briefly(model: nn.Module, loss_fn: Callable, labelled: bool = False, steps: int = STEPS,
+                  batch_size: int = BATCH_SIZE, lr: float = LR, seed: int = SEED) -> float:
+    """Train ``model`` with Adam on :func:`mnist_slice`, then return its loss on the whole slice.
+
+    ``loss_fn(model, x, y)`` is one of ``vae_course.losses``' objectives (nats per image).
+    Batches are shuffled with a generator seeded with ``seed``; the final loss is computed in
+    eval mode without gradients, any sampling seeded with ``seed`` too.
+    """
+    x, y = mnist_slice()
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    torch.manual_seed(seed)
+    model.train()
+    done = 0
+    while done < steps:
+        for xb, yb in batches(x, y, batch_size, shuffle=True, generator=generator):
+            loss = call("training your model (its loss)", loss_fn, model, xb,
+                        yb if labelled else None)
+            if not torch.isfinite(loss):
+                raise Problem(f"the loss became {loss.item()} after {done} training steps")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            done += 1
+            if done == steps:
+                break
+    model.eval()
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        return float(call("your trained model (its loss)", loss_fn, model, x, y if labelled else None))
+
+
+def band_sentence(loss: float, reference: float, observed: tuple[float, float], limit: float) -> str:
+    """How a training run's loss compares with what the reference and other correct models reach."""
+    return (f"after {STEPS} Adam steps on {N_IMAGES} MNIST images your model reaches {loss:.1f} nats "
+            f"per image; the reference reaches {reference:.1f} from the same seed, and the correct "
+            f"models measured land between {observed[0]:.0f} and {observed[1]:.0f} (the check asks "
+            f"for less than {limit:.0f})")
+
+
+# ------------------------------------------------------------------------ Gaussian encoders
+
+
+def _split_hint(t, batch):
+    if isinstance(t, torch.Tensor) and t.dim() == 2 and t.shape[0] == batch // 2:
+        return "It looks like the split is along the batch: h.chunk(2, dim=1) splits the features."
+    return "encode returns (mu, logvar), each of shape (B, latent_dim)."
+
+
+def check_gaussian_encoder(model, x, latent, call_text, *extra):
+    """The checks a VAE's and a CVAE's ``encode`` share: shapes, two different heads, no ReLU on
+    logvar. ``extra``: more arguments of encode (the labels, for a CVAE). Returns (mu, logvar)."""
+    tried = (f"{len(x)} MNIST images x of shape ({len(x)}, 1, 28, 28), a model built with "
+             f"latent_dim={latent}")
+    out = call(f"`{call_text}`", model.encode, x, *extra)
+    mu, logvar = expect_tuple(out, 2, f"`{call_text}`", "(mu, logvar)")
+    try:
+        for t, name in ((mu, "mu"), (logvar, "logvar")):
+            expect_tensor(t, (len(x), latent), f"{name}, from {call_text}", _split_hint(t, len(x)))
+    except Problem as p:
+        p.tried = tried
+        raise
+    if torch.equal(mu, logvar):
+        raise Problem("encode returns the same values for mu and logvar",
+                      ["It looks like mu is used for both heads: the encoder needs two different "
+                       "outputs, 2 * latent_dim numbers per image (one Linear layer split in two "
+                       "halves, or two Linear heads)."], tried=tried)
+    if bool((logvar >= 0).all()) and bool((logvar == 0).any()):
+        share = float((logvar == 0).float().mean())
+        raise Problem(f"logvar is never negative and exactly 0 for {share:.0%} of its values",
+                      ["It looks like a ReLU is applied to logvar: it forces σ² = exp(logvar) ≥ 1, "
+                       "wider than the prior, so every code is mostly noise. logvar is any real "
+                       "number: no activation on that head."], tried=tried)
+    return mu, logvar
+
+
+def expect_logvar_free(model, x, *extra):
+    """After training: raise a Problem if logvar is still never negative (an activation on it)."""
+    with torch.no_grad():
+        _, logvar = call("`model.encode(x)` after training", model.encode, x, *extra)
+    if bool((logvar >= 0).all()):
+        raise Problem(f"after {STEPS} training steps logvar is still never negative on "
+                      f"{len(x)} images: every posterior is at least as wide as the prior",
+                      ["Is an activation (ReLU, softplus, exp) applied to the logvar head? "
+                       "logvar = log σ² must be free to go below 0."])
+
+
+# ---------------------------------------------------------------------- sampling inside forward
+
+
+def check_sampling(model: nn.Module, latent: int, x: torch.Tensor, y: torch.Tensor | None = None,
+                   n: int = 4000) -> dict[str, Any]:
+    """Check the reparameterized sample that ``model.forward`` draws between encode and decode.
+
+    ``model.encode`` is replaced, for this one call, by a function returning a known
+    ``mu`` ``(n, latent)`` and ``logvar`` (σ = 2 in the first latent dimension, 0.5 in the others),
+    both leaves requiring gradients; ``model.decode`` is wrapped to capture the ``z`` it receives.
+    Then: z has shape (n, latent); z - mu has mean 0 and standard deviation σ in each dimension (the
+    usual wrong spreads are named); gradients reach mu and logvar through z; forward returns the
+    same mu and logvar. Raises a Problem for the first thing that is wrong; else returns what it
+    saw: ``args`` (forward's arguments), ``z`` and ``rest`` (decode's other arguments).
+    """
+    g = torch.Generator().manual_seed(1)
+    sigma = torch.full((latent,), 0.5)
+    sigma[0] = 2.0
+    mu = torch.randn(n, latent, generator=g).requires_grad_(True)
+    logvar = (2 * sigma.log()).expand(n, latent).clone().requires_grad_(True)
+    x_big = x[torch.arange(n) % len(x)]
+    args = (x_big,) if y is None else (x_big, y[torch.arange(n) % len(y)])
+    seen: dict[str, Any] = {"args": args}
+    original_decode = model.decode
+
+    def encode(*_):
+        seen["encode"] = True
+        return mu, logvar
+
+    def decode(z, *rest):
+        seen["z"] = z
+        seen["rest"] = rest
+        return original_decode(z, *rest)
+
+    call_text = "model(x)" if y is None else "model(x, y)"
+    model.encode, model.decode = encode, decode
+    try:
+        torch.manual_seed(SEED)
+        out = call(call_text, model, *args)
+    finally:
+        del model.encode, model.decode  # back to the class's methods
+    missing = [name for name, key in (("self.encode", "encode"), ("self.decode", "z"))
+               if key not in seen]
+    if missing:
+        raise Problem(f"forward does not call {' and '.join(missing)}: the check replaces encode "
+                      "by one with a known mu and logvar to test the sample drawn in between",
+                      ["Write forward as three steps: mu, logvar = self.encode(...); a "
+                       "reparameterized z; return self.decode(z, ...), mu, logvar."])
+    z = seen["z"]
+    tried = (f"mu ~ N(0, 1) of shape ({n}, {latent}); logvar = log σ² with σ = 2 in dimension 1 "
+             f"and σ = 0.5 in the others")
+    if not isinstance(z, torch.Tensor) or tuple(z.shape) != (n, latent):
+        raise Problem(f"the z that forward decodes is {describe(z)}, expected shape ({n}, {latent})",
+                      tried=tried)
+    out = expect_tuple(out, 3, f"`{call_text}`", "(x_hat, mu, logvar)")
+    if out[1] is not mu or out[2] is not logvar:
+        raise Problem("forward does not return the mu and logvar that self.encode gave it",
+                      ["Return them as they are: return x_hat, mu, logvar."], tried=tried)
+    dev = (z - mu).detach()
+    spread, centre = dev.std(0), dev.mean(0)
+    if bool((spread < 1e-6).all()):
+        raise Problem("the z that forward decodes is mu itself: no sample is drawn",
+                      ["Decode a sample z = mu + sigma * eps, eps ~ N(0, I) (the reparameterization "
+                       "trick): without the noise the reconstruction term never sees the spread "
+                       "of q(z|x)."], tried=tried)
+    close = lambda a, b: bool(torch.allclose(a, b, rtol=0.1))  # noqa: E731
+    shown = "[" + ", ".join(f"{s:.2f}" for s in spread[:3]) + (", ...]" if latent > 3 else "]")
+    if not close(spread, sigma):
+        diagnosis = []
+        if close(spread, logvar[0].detach().abs()):
+            diagnosis.append("It looks like you sampled with logvar as the standard deviation "
+                             "(z = mu + logvar * eps): logvar is log σ², so σ = exp(0.5 * logvar).")
+        elif close(spread, sigma**2):
+            diagnosis.append("It looks like you used exp(logvar) = σ², the variance, as the standard "
+                             "deviation: σ = exp(0.5 * logvar).")
+        elif close(spread, (sigma**2 + mu.detach().var(0)).sqrt()):
+            diagnosis.append("Is mu added to the noise term? z = mu + sigma * eps.")
+        raise Problem(f"z - mu has standard deviation {shown} across the batch, expected σ = "
+                      f"[2, 0.5, ...] = exp(logvar / 2)", diagnosis, tried=tried)
+    if bool((centre.abs() > 0.15 * sigma).any()):
+        raise Problem("z - mu is not centred on 0: the sample must be centred on mu",
+                      ["z = mu + sigma * eps with eps ~ N(0, I) (torch.randn_like(mu))."], tried=tried)
+    detached = ["It looks like z is detached from mu (z.detach(), torch.no_grad() or "
+                "torch.normal(mu, sigma)): then the reconstruction term sends no gradient to the "
+                "encoder's mean head, and only the KL trains it. Compute z = mu + sigma * eps with "
+                "differentiable operations."]
+    if z.grad_fn is None:
+        raise Problem("no gradient can flow from the decoded z back to mu and logvar", detached,
+                      tried=tried)
+    grad_mu, grad_logvar = torch.autograd.grad(z.sum(), [mu, logvar], allow_unused=True)
+    if grad_mu is None or not bool(torch.allclose(grad_mu, torch.ones_like(mu))):
+        raise Problem("d z / d mu is not 1: the gradient of the reconstruction term does not reach "
+                      "mu as it should", detached, tried=tried)
+    if grad_logvar is None or not bool(grad_logvar.abs().sum() > 0):
+        raise Problem("no gradient reaches logvar through z",
+                      ["z must be computed from logvar: sigma = torch.exp(0.5 * logvar)."],
+                      tried=tried)
+    return seen
+
+
+# ------------------------------------------------------------------------------- the exercise
+
+
+class BehaviourExercise(Exercise):
+    """An exercise checked by running the learner's class or function (see the module docstring).
+
+    Subclasses implement :meth:`behaviour`. ``expects``: "class" (an ``nn.Module`` subclass) or
+    "function". The result of the latest answer is kept, so that ``check`` followed by
+    ``yours_or_reference`` on the same class trains it once.
+    """
+
+    expects = "class"
+
+    def __init__(self, number: int, title: str, reference: Any, **options: Any):
+        options.setdefault("points", 3)
+        super().__init__(number, title, reference, **options)
+        self._last: tuple[Any, Result] | None = None
+
+    def behaviour(self, answer: Any) -> str:
+        """Run the checks on ``answer``; raise :class:`Problem`; return the pass sentence."""
+        raise NotImplementedError
+
+    def evaluate(self, answer: Any) -> Result:
+        if answer is Ellipsis:
+            return self.not_attempted()
+        if self._last is not None and self._last[0] is answer:
+            return self._last[1]
+        me = f"ex{self.number}.check"
+        if self.expects == "class" and not (isinstance(answer, type)
+                                            and issubclass(answer, nn.Module)):
+            return self.failed(f"{me} expects your class itself, e.g. {me}(MyModel) (not an "
+                               f"instance, not a call); what it got: {describe(answer)}")
+        if self.expects == "function" and (isinstance(answer, type) or not callable(answer)):
+            return self.failed(f"{me} expects your function itself, without calling it; what "
+                               f"it got: {describe(answer)}")
+        with torch.random.fork_rng(devices=[]):
+            try:
+                result = self.passed(self.behaviour(answer))
+            except Unwritten as u:
+                result = self.not_attempted(u.reason)
+            except Problem as p:
+                result = self.failed(p.problem, p.diagnosis, p.tried)
+        self._last = (answer, result)
+        return result
