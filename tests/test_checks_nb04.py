@@ -12,7 +12,7 @@ from torch.nn import functional as F
 
 from vae_course.checks import nb04
 from vae_course.checks.core import FAILED, NOT_ATTEMPTED, PASSED
-from vae_course.checks.nb04 import ex1, ex2, ex3, ex4
+from vae_course.checks.nb04 import ex1, ex2, ex3, ex4, ex5
 from vae_course.instructor.student import strip_solutions
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions" / "04_autoencoder.ipynb"
@@ -295,3 +295,87 @@ def test_a_loop_that_trains_short_of_the_band_fails(monkeypatch):
     monkeypatch.setattr(nb04, "LOOP_LIMIT", 150.0)
     result = ex3.check(define(LOOP, "train_epoch", reconstruction_loss=reconstruction_loss))
     assert result.status == FAILED and "less than 150" in result.message
+
+
+# ------------------------------------------------------- exercise 5: a better autoencoder (stretch)
+
+BETTER = exercise_cell(5)
+BetterAutoencoder = define(BETTER, "BetterAutoencoder")
+
+
+def test_the_solved_better_autoencoder_passes_and_clears_the_bar():
+    result = ex5.check(BetterAutoencoder)
+    assert result.status == PASSED, result.message
+    assert abs(reached(result.message) - nb04.BETTER_REFERENCE_LOSS) < 1.0
+    assert reached(result.message) <= ex5.bar_nats
+
+
+def test_the_untouched_better_autoencoder_is_not_attempted():
+    untouched = strip_solutions(BETTER)
+    assert untouched.count("raise NotImplementedError()") == 4  # __init__, encode, decode, forward
+    result = ex5.check(define(untouched, "BetterAutoencoder"))
+    assert result.status == NOT_ATTEMPTED and "`__init__` still raises" in result.message
+
+
+def test_the_exercise_1_layout_misses_the_bar_with_the_measured_number():
+    class Plain(Autoencoder):
+        def __init__(self, latent_dim=2):
+            super().__init__(latent_dim)
+
+    result = ex5.check(Plain)
+    assert result.status == FAILED
+    assert reached(result.message) > ex5.bar_nats
+    assert abs(reached(result.message) - nb04.AE_REFERENCE_LOSS) < 1.0  # 159.4 measured
+    assert "Loss above the bar: 159.4 > 155" in result.message
+    assert "about what exercise 1's layout reaches" in result.message
+
+
+class TooBig(BetterAutoencoder):
+    def __init__(self, latent_dim=2):
+        super().__init__(latent_dim)
+        self.encoder[0], self.encoder[2] = nn.Linear(784, 1024), nn.Linear(1024, 256)
+
+
+class FixedLatent(BetterAutoencoder):
+    def __init__(self, latent_dim=2):
+        super().__init__(3)  # ignores latent_dim
+
+
+class FixedLatentTwo(BetterAutoencoder):
+    def __init__(self, latent_dim=2):
+        super().__init__(2)
+
+
+class UnusedBranch(BetterAutoencoder):
+    def __init__(self, latent_dim=2):
+        super().__init__(latent_dim)
+        self.skip = nn.Linear(784, 784)  # created, never used
+
+
+class FlatBetterOutput(BetterAutoencoder):
+    def decode(self, z):
+        return torch.sigmoid(self.decoder(z))
+
+
+@pytest.mark.parametrize("answer, named", [
+    (TooBig, "Too many parameters"),
+    (TooBig, "1 601 298 parameters, more than the 1 260 772 allowed"),
+    (FixedLatent, "z, the second value forward returns has shape (8, 3), expected (8, 2)"),
+    (FixedLatentTwo, "Use the latent_dim argument"),
+    (UnusedBranch, "no gradient reaches skip.weight, skip.bias"),
+    (FlatBetterOutput, "reshape (B, 784) to (B, 1, 28, 28)"),
+])
+def test_better_autoencoder_mistakes_are_named(answer, named):
+    result = ex5.check(answer)
+    assert result.status == FAILED and named in result.message, result.message
+
+
+def test_a_design_too_slow_for_the_check_is_named(monkeypatch):
+    monkeypatch.setattr(ex5, "max_slowdown", 0.01)  # below what any model manages
+    result = ex5.check(define(BETTER, "BetterAutoencoder"))
+    assert result.status == FAILED and "too slow" in result.message, result.message
+
+
+def test_the_bar_lies_between_the_exercise_1_model_and_the_reference():
+    assert nb04.BETTER_REFERENCE_LOSS < ex5.bar_nats < nb04.AE_OBSERVED[0]
+    assert ex5.max_parameters == 2 * ex5.ex1_parameters == 1_260_772

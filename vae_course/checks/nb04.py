@@ -15,9 +15,15 @@ epoch, in nats.
 
 Exercise 4, "linear interpolation between two codes": ``interpolate(z0, z1, steps)`` returns
 ``steps`` points from ``z0`` to ``z1`` (both ends included): ``(D,), (D,) -> (steps, D)``.
+
+Exercise 5, "a better autoencoder" (stretch): ``class BetterAutoencoder(nn.Module)`` with the
+interface of exercise 1 and any layers; it passes when, after the check's training run (the one of
+exercise 1), it reconstructs the slice better than a measured bar that the exercise 1 layout does not
+reach, with at most twice exercise 1's parameters and training steps at most a few times as slow.
 """
 
 import copy
+import time
 
 import torch
 from torch import nn
@@ -25,7 +31,9 @@ from torch.distributions import Bernoulli
 from torch.nn import functional as F
 
 from vae_course.checks.behaviour import (
+    N_IMAGES,
     SEED,
+    STEPS,
     BehaviourExercise,
     Problem,
     band_sentence,
@@ -485,4 +493,189 @@ ex4 = FunctionExercise(
              "    t = torch.linspace(0, 1, steps).unsqueeze(1)  # (steps, 1)\n"
              "    return (1 - t) * z0 + t * z1                   # (steps, D)\n",
     points=1,
+)
+
+
+# ------------------------------------------------------------- exercise 5: a better autoencoder (stretch)
+
+
+class BetterAutoencoder(nn.Module):
+    """Two hidden layers on each side: 784 -> 512 -> 256 -> latent_dim -> 256 -> 512 -> 784."""
+
+    def __init__(self, latent_dim=2):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Linear(784, 512), nn.ReLU(),       # (B, 784) -> (B, 512)
+            nn.Linear(512, 256), nn.ReLU(),       # (B, 512) -> (B, 256)
+            nn.Linear(256, latent_dim),           # (B, 256) -> (B, latent_dim)
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, 256), nn.ReLU(),  # (B, latent_dim) -> (B, 256)
+            nn.Linear(256, 512), nn.ReLU(),         # (B, 256) -> (B, 512)
+            nn.Linear(512, 784),                    # (B, 512) -> (B, 784) logits
+        )
+
+    def encode(self, x):
+        return self.encoder(x.reshape(len(x), 784))                       # (B, latent_dim)
+
+    def decode(self, z):
+        return torch.sigmoid(self.decoder(z)).reshape(len(z), 1, 28, 28)  # (B, 1, 28, 28) in [0, 1]
+
+    def forward(self, x):
+        z = self.encode(x)
+        return self.decode(z), z
+
+
+# The bar, measured with exercise 1's training run (train_briefly: 300 Adam steps, lr 1e-3, batches
+# of 64 from the 1024-image slice, seed 0, the model built right after torch.manual_seed(0)); CPU,
+# 2 threads, torch 2.x; loss in nats per image, parameters, wall time of build + training:
+# - the exercise 1 layout (784-400-2-400-784): 159.4, 630 386, 2.3 s (seeds 0-10: 158.2 to 163.0);
+# - the reference above, two hidden layers (512, 256) per side: 149.2, 1 068 306, 3.2 s (seeds 1-3:
+#   148.1 to 150.0);
+# - the same with BatchNorm1d after each hidden Linear: 146.4, 1 071 378, 3.6 s;
+# - conv encoder and decoder (32 and 64 channels, stride 2, a 256 Linear layer each side): 158.3,
+#   1 676 995, 11.2 s (over the parameter limit, and no better than exercise 1 in 300 steps);
+# - the same with 16 and 32 channels: 170.0, 822 883, 6.5 s; a conv encoder with the MLP decoder
+#   of the reference: 159.7, 945 218, 4.7 s.
+# So the bar sits between the exercise 1 layout's worst seed and the two-layer designs: 155 nats.
+BETTER_BAR, BETTER_MAX_PARAMETERS_FACTOR, BETTER_MAX_SLOWDOWN = 155.0, 2, 6.0
+BETTER_REFERENCE_LOSS = 149.2
+
+
+def _seconds_per_step(model, x, repeats=5):
+    """The fastest of ``repeats`` training steps (forward, loss, backward) on a batch, in seconds,
+    after one warm-up step; the model's weights are not changed (no optimizer step)."""
+    times = []
+    for k in range(repeats + 1):
+        start = time.perf_counter()
+        loss = ae_loss(model, x)
+        model.zero_grad(set_to_none=True)
+        loss.backward()
+        if k:
+            times.append(time.perf_counter() - start)
+    model.zero_grad(set_to_none=True)
+    return min(times)
+
+
+class BetterAutoencoderExercise(BehaviourExercise):
+    """Any ``BetterAutoencoder`` that keeps exercise 1's interface and clears the measured bar."""
+
+    bar_nats = BETTER_BAR
+    reference_nats = BETTER_REFERENCE_LOSS
+    ex1_nats = AE_REFERENCE_LOSS
+    max_slowdown = BETTER_MAX_SLOWDOWN
+    steps, n_images = STEPS, N_IMAGES
+
+    @property
+    def ex1_parameters(self):
+        return count_parameters(AE(latent_dim=2))
+
+    @property
+    def max_parameters(self):
+        return BETTER_MAX_PARAMETERS_FACTOR * self.ex1_parameters
+
+    def behaviour(self, cls):
+        x, _ = mnist_slice()
+        xb = x[:8]
+        model = build(cls, "`BetterAutoencoder(latent_dim=2)`", latent_dim=2)
+        tried = "8 MNIST images x of shape (8, 1, 28, 28), a model built with latent_dim=2"
+        model.eval()  # dropout or batch norm: the same z from forward and from encode
+        x_hat, z = expect_tuple(call("`model(x)`", model, xb), 2, "`model(x)`", "(x_hat, z)")
+        try:
+            expect_tensor(z, (8, 2), "z, the second value forward returns",
+                          "The code must have latent_dim numbers per image: use the latent_dim "
+                          "argument for the encoder's last layer.")
+            expect_tensor(x_hat, (8, 1, 28, 28), "x_hat, the first value forward returns",
+                          "decode returns images: reshape (B, 784) to (B, 1, 28, 28).")
+            expect_probabilities(x_hat, "x_hat")
+        except Problem as p:
+            p.tried = p.tried or tried
+            raise
+        z_encoded = call("`model.encode(x)`", model.encode, xb)
+        x_decoded = call("`model.decode(z)`", model.decode, z)
+        for got, want, name in ((z_encoded, z, "model.encode(x) is not the z"),
+                                (x_decoded, x_hat, "model.decode(z) is not the x_hat")):
+            if not (isinstance(got, torch.Tensor) and got.shape == want.shape
+                    and torch.allclose(got, want, atol=1e-5)):
+                raise Problem(f"{name} that model(x) returns",
+                              ["forward should be z = self.encode(x); return self.decode(z), z."],
+                              tried=tried)
+        model.train()
+        expect_gradient_everywhere(model, -bernoulli_log_likelihood(model(xb)[0], xb).mean(),
+                                   "reconstruction loss")
+        model3 = build(cls, "`BetterAutoencoder(latent_dim=3)`", latent_dim=3)
+        z3 = call("`BetterAutoencoder(latent_dim=3).encode(x)`", model3.eval().encode, xb)
+        expect_tensor(z3, (8, 3), "with latent_dim=3, the code z",
+                      "Use the latent_dim argument for the code size instead of a fixed 2.")
+        n, limit = count_parameters(model), self.max_parameters
+        if n > limit:
+            raise Problem(f"your model has {spaced(n)} parameters, more than the {spaced(limit)} "
+                          f"allowed ({BETTER_MAX_PARAMETERS_FACTOR} times exercise 1's "
+                          f"{spaced(self.ex1_parameters)})",
+                          ["Too many parameters: the point is a better design, not a bigger one. "
+                           "The largest layers are the ones that touch the 784 pixels (784 × width "
+                           "weights each): narrow those, or share weights with convolutions."])
+        mine = _seconds_per_step(copy.deepcopy(model), x[:64])
+        ex1_step = _seconds_per_step(AE(latent_dim=2), x[:64])
+        if mine > self.max_slowdown * ex1_step:
+            raise Problem(f"too slow: one training step on a batch of 64 takes {mine * 1e3:.0f} ms, "
+                          f"{mine / ex1_step:.0f} times exercise 1's model ({ex1_step * 1e3:.1f} ms) "
+                          f"on this machine; the check allows {self.max_slowdown:.0f} times "
+                          f"(its {STEPS} steps would take about {mine * STEPS:.0f} s)",
+                          ["Fewer or narrower layers (convolutions with fewer channels, or stride "
+                           "2 early on so the later layers see smaller images)."])
+        loss = train_briefly(model, ae_loss)
+        count = f"{spaced(n)} parameters (at most {spaced(limit)})"
+        if not loss <= self.bar_nats:
+            diagnosis = [f"Loss above the bar: {loss:.1f} > {self.bar_nats:.0f} nats per image."]
+            if abs(loss - self.ex1_nats) < 4:
+                diagnosis.append(f"That is about what exercise 1's layout reaches "
+                                 f"({self.ex1_nats:.1f}): a better design has to learn faster "
+                                 "from the same 300 steps, e.g. a second hidden layer on each side.")
+            raise Problem(f"after {STEPS} Adam steps on {N_IMAGES} MNIST images your model reaches "
+                          f"{loss:.1f} nats per image; the bar is {self.bar_nats:.0f} (exercise 1's "
+                          f"model reaches {self.ex1_nats:.1f}, this exercise's reference "
+                          f"{self.reference_nats:.1f}); your model has {count}", diagnosis)
+        return (f"Shapes, pixels in [0, 1], gradients to all {count}; after {STEPS} Adam steps on "
+                f"{N_IMAGES} MNIST images your model reaches {loss:.1f} nats per image, at or below "
+                f"the bar of {self.bar_nats:.0f} (exercise 1's model: {self.ex1_nats:.1f}).")
+
+
+ex5 = BetterAutoencoderExercise(
+    5,
+    "a better autoencoder",
+    reference=BetterAutoencoder,
+    points=2,
+    hints=[
+        "Start from your exercise 1 class and add a second hidden layer on each side (with a ReLU "
+        "after it): 784 -> 512 -> 256 -> latent_dim, and the mirror image for the decoder.",
+        "Keep the parameter count in view: count_parameters is sum(p.numel() for p in "
+        "model.parameters()); most of it sits in the layers that touch the 784 pixels.",
+        "Keep the interface: encode flattens (B, 1, 28, 28) to (B, 784); decode ends with a sigmoid "
+        "and reshapes to (B, 1, 28, 28); forward returns (x_hat, z).",
+    ],
+    solution='''class BetterAutoencoder(nn.Module):
+    def __init__(self, latent_dim=2):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Linear(784, 512), nn.ReLU(),         # (B, 784) -> (B, 512)
+            nn.Linear(512, 256), nn.ReLU(),         # (B, 512) -> (B, 256)
+            nn.Linear(256, latent_dim),             # (B, 256) -> (B, 2)
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, 256), nn.ReLU(),  # (B, 2) -> (B, 256)
+            nn.Linear(256, 512), nn.ReLU(),         # (B, 256) -> (B, 512)
+            nn.Linear(512, 784),                    # (B, 512) -> (B, 784) logits
+        )
+
+    def encode(self, x):
+        return self.encoder(x.reshape(len(x), 784))                       # (B, 2)
+
+    def decode(self, z):
+        return torch.sigmoid(self.decoder(z)).reshape(len(z), 1, 28, 28)  # (B, 1, 28, 28)
+
+    def forward(self, x):
+        z = self.encode(x)
+        return self.decode(z), z
+''',
 )
