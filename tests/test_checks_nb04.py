@@ -1,11 +1,10 @@
 """Notebook 04's exercises: the autoencoder module, the reconstruction loss, the training loop and
 the linear interpolation."""
 
-import json
 import re
-from pathlib import Path
 
 import pytest
+import solved_cells
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -14,8 +13,6 @@ from vae_course.checks import nb04
 from vae_course.checks.core import FAILED, NOT_ATTEMPTED, PASSED
 from vae_course.checks.nb04 import ex1, ex2, ex3, ex4, ex5
 from vae_course.instructor.student import strip_solutions
-
-NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions" / "04_autoencoder.ipynb"
 
 LOSS = '''import torch
 from torch.nn import functional as F
@@ -43,17 +40,8 @@ def define(source, name, **names):
     return namespace[name]
 
 
-def reached(message):
-    """The loss a checked model reached in its training run, read from the check's message."""
-    return float(re.search(r"reaches (\d+\.\d) nats per image", message)[1])
-
-
 def exercise_cell(number):
-    """The source of the solved notebook's `# Exercise N:` cell."""
-    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-    (source,) = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"
-                 and "".join(c["source"]).startswith(f"# Exercise {number}:")]
-    return source
+    return solved_cells.exercise_cell('04_autoencoder.ipynb', number)
 
 
 def test_reference_reconstruction_loss_passes():
@@ -110,7 +98,7 @@ def test_the_solved_autoencoder_passes_and_trains_into_the_band():
     result = ex1.check(Autoencoder)
     assert result.status == PASSED
     # the reference itself, from the same seed: the measured loss (up to float differences)
-    assert abs(reached(result.message) - nb04.AE_REFERENCE_LOSS) < 1.0
+    assert abs(solved_cells.reached(result.message) - nb04.AE_REFERENCE_LOSS) < 1.0
 
 
 def test_the_untouched_autoencoder_is_not_attempted():
@@ -205,7 +193,7 @@ def test_a_model_that_trains_short_of_the_band_fails_with_the_numbers(monkeypatc
     monkeypatch.setattr(nb04, "AE_LIMIT", 150.0)  # below what the reference reaches
     result = ex1.check(define(AUTOENCODER, "Autoencoder"))
     assert result.status == FAILED
-    assert "less than 150" in result.message and reached(result.message) > 150
+    assert "less than 150" in result.message and solved_cells.reached(result.message) > 150
 
 
 def test_the_check_wants_the_class_not_an_instance():
@@ -306,8 +294,8 @@ BetterAutoencoder = define(BETTER, "BetterAutoencoder")
 def test_the_solved_better_autoencoder_passes_and_clears_the_bar():
     result = ex5.check(BetterAutoencoder)
     assert result.status == PASSED, result.message
-    assert abs(reached(result.message) - nb04.BETTER_REFERENCE_LOSS) < 1.0
-    assert reached(result.message) <= ex5.bar_nats
+    assert abs(solved_cells.reached(result.message) - nb04.BETTER_REFERENCE_LOSS) < 1.0
+    assert solved_cells.reached(result.message) <= ex5.bar_nats
 
 
 def test_the_untouched_better_autoencoder_is_not_attempted():
@@ -324,8 +312,8 @@ def test_the_exercise_1_layout_misses_the_bar_with_the_measured_number():
 
     result = ex5.check(Plain)
     assert result.status == FAILED
-    assert reached(result.message) > ex5.bar_nats
-    assert abs(reached(result.message) - nb04.AE_REFERENCE_LOSS) < 1.0  # 159.4 measured
+    assert solved_cells.reached(result.message) > ex5.bar_nats
+    assert abs(solved_cells.reached(result.message) - nb04.AE_REFERENCE_LOSS) < 1.0  # 159.4 measured
     assert "Loss above the bar: 159.4 > 155" in result.message
     assert "about what exercise 1's layout reaches" in result.message
 

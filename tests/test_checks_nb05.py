@@ -1,11 +1,9 @@
 """Notebook 05's exercises: the reparameterized sample, the VAE module, the VAE loss in nats per image,
 samples from the prior and the importance-weighted estimate of log p(x)."""
 
-import json
-import re
-from pathlib import Path
 
 import pytest
+import solved_cells
 import torch
 from torch import nn
 from torch.distributions import Normal
@@ -17,8 +15,6 @@ from vae_course.checks.core import FAILED, NOT_ATTEMPTED, PASSED
 from vae_course.checks.nb05 import ex1, ex2, ex3, ex4, ex5
 from vae_course.instructor.student import strip_solutions
 from vae_course.losses import neg_elbo
-
-NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions" / "05_vae.ipynb"
 
 SAMPLE = '''import torch
 # Exercise 1: the reparameterized sample
@@ -47,17 +43,8 @@ def define(source, name, **names):
     return namespace[name]
 
 
-def reached(message):
-    """The loss a checked model reached in its training run, read from the check's message."""
-    return float(re.search(r"reaches (\d+\.\d) nats per image", message)[1])
-
-
 def exercise_cell(number):
-    """The source of the solved notebook's `# Exercise N:` cell."""
-    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-    (source,) = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"
-                 and "".join(c["source"]).startswith(f"# Exercise {number}:")]
-    return source
+    return solved_cells.exercise_cell('05_vae.ipynb', number)
 
 
 def kl(mu, logvar):
@@ -124,7 +111,7 @@ VAE = define(MODULE, "VAE", reparameterize=nb05._reparameterize)
 def test_the_solved_vae_passes_and_trains_into_the_band():
     result = ex2.check(VAE)
     assert result.status == PASSED
-    assert abs(reached(result.message) - nb05.VAE_REFERENCE_LOSS) < 1.0  # the reference itself
+    assert abs(solved_cells.reached(result.message) - nb05.VAE_REFERENCE_LOSS) < 1.0  # the reference itself
 
 
 def test_the_untouched_vae_is_not_attempted():

@@ -1,10 +1,8 @@
 """Notebook 06's exercises: conditioning on the label, the CVAE module and style transfer."""
 
-import json
-import re
-from pathlib import Path
 
 import pytest
+import solved_cells
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -13,8 +11,6 @@ from vae_course.checks import nb06
 from vae_course.checks.core import FAILED, NOT_ATTEMPTED, PASSED
 from vae_course.checks.nb06 import ex1, ex2, ex3
 from vae_course.instructor.student import strip_solutions
-
-NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions" / "06_cvae.ipynb"
 
 CONDITION = '''import torch
 from torch.nn import functional as F
@@ -42,17 +38,8 @@ def define(source, name, **names):
     return namespace[name]
 
 
-def reached(message):
-    """The loss a checked model reached in its training run, read from the check's message."""
-    return float(re.search(r"reaches (\d+\.\d) nats per image", message)[1])
-
-
 def exercise_cell(number):
-    """The source of the solved notebook's `# Exercise N:` cell."""
-    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-    (source,) = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"
-                 and "".join(c["source"]).startswith(f"# Exercise {number}:")]
-    return source
+    return solved_cells.exercise_cell('06_cvae.ipynb', number)
 
 
 def test_reference_conditioning_passes():
@@ -120,7 +107,7 @@ CVAE = define(MODULE, "CVAE", condition=nb06._condition)
 def test_the_solved_cvae_passes_and_trains_into_the_band():
     result = ex2.check(CVAE)
     assert result.status == PASSED
-    assert abs(reached(result.message) - nb06.CVAE_REFERENCE_LOSS) < 1.0  # the reference itself
+    assert abs(solved_cells.reached(result.message) - nb06.CVAE_REFERENCE_LOSS) < 1.0  # the reference itself
 
 
 def test_the_untouched_cvae_is_not_attempted():
