@@ -95,6 +95,20 @@ class Autoencoder(nn.Module):
 AE_REFERENCE_LOSS, AE_OBSERVED, AE_LIMIT = 159.4, (158.2, 163.0), 168.0
 
 
+def _forward_of_8(model, xb, tried, code_hint, image_hint):
+    """``model(xb)`` for 8 images -> ``(x_hat, z)``, checked: z (8, 2), x_hat (8, 1, 28, 28) in
+    [0, 1]; a Problem names the input ``tried`` and gives the matching hint."""
+    x_hat, z = expect_tuple(call("`model(x)`", model, xb), 2, "`model(x)`", "(x_hat, z)")
+    try:
+        expect_tensor(z, (8, 2), "z, the second value forward returns", code_hint)
+        expect_tensor(x_hat, (8, 1, 28, 28), "x_hat, the first value forward returns", image_hint)
+        expect_probabilities(x_hat, "x_hat")
+    except Problem as p:
+        p.tried = p.tried or tried
+        raise
+    return x_hat, z
+
+
 class AutoencoderExercise(BehaviourExercise):
     """The learner's ``Autoencoder`` class, checked by what its instances do."""
 
@@ -102,18 +116,11 @@ class AutoencoderExercise(BehaviourExercise):
         x, _ = mnist_slice()
         xb = x[:8]
         model = build(cls, "`Autoencoder(latent_dim=2)`", latent_dim=2)
-        x_hat, z = expect_tuple(call("`model(x)`", model, xb), 2, "`model(x)`", "(x_hat, z)")
         tried = "8 MNIST images x of shape (8, 1, 28, 28), a model built with latent_dim=2"
-        try:
-            expect_tensor(z, (8, 2), "z, the second value forward returns",
-                          "The encoder's last Linear layer has latent_dim outputs.")
-            expect_tensor(x_hat, (8, 1, 28, 28), "x_hat, the first value forward returns",
-                          "Reshape the decoder's (B, 784) output back into images: "
-                          ".reshape(len(z), 1, 28, 28).")
-            expect_probabilities(x_hat, "x_hat")
-        except Problem as p:
-            p.tried = p.tried or tried
-            raise
+        x_hat, z = _forward_of_8(model, xb, tried,
+                                 code_hint="The encoder's last Linear layer has latent_dim outputs.",
+                                 image_hint="Reshape the decoder's (B, 784) output back into "
+                                            "images: .reshape(len(z), 1, 28, 28).")
         z_encoded = call("`model.encode(x)`", model.encode, xb)
         if not (isinstance(z_encoded, torch.Tensor) and z_encoded.shape == z.shape
                 and torch.allclose(z_encoded, z)):
@@ -580,17 +587,11 @@ class BetterAutoencoderExercise(BehaviourExercise):
         model = build(cls, "`BetterAutoencoder(latent_dim=2)`", latent_dim=2)
         tried = "8 MNIST images x of shape (8, 1, 28, 28), a model built with latent_dim=2"
         model.eval()  # dropout or batch norm: the same z from forward and from encode
-        x_hat, z = expect_tuple(call("`model(x)`", model, xb), 2, "`model(x)`", "(x_hat, z)")
-        try:
-            expect_tensor(z, (8, 2), "z, the second value forward returns",
-                          "The code must have latent_dim numbers per image: use the latent_dim "
-                          "argument for the encoder's last layer.")
-            expect_tensor(x_hat, (8, 1, 28, 28), "x_hat, the first value forward returns",
-                          "decode returns images: reshape (B, 784) to (B, 1, 28, 28).")
-            expect_probabilities(x_hat, "x_hat")
-        except Problem as p:
-            p.tried = p.tried or tried
-            raise
+        x_hat, z = _forward_of_8(model, xb, tried,
+                                 code_hint="The code must have latent_dim numbers per image: use "
+                                           "the latent_dim argument for the encoder's last layer.",
+                                 image_hint="decode returns images: reshape (B, 784) to "
+                                            "(B, 1, 28, 28).")
         z_encoded = call("`model.encode(x)`", model.encode, xb)
         x_decoded = call("`model.decode(z)`", model.decode, z)
         for got, want, name in ((z_encoded, z, "model.encode(x) is not the z"),
