@@ -109,3 +109,41 @@ def test_a_unit_whose_posterior_mean_never_moves_is_inactive(vae_and_images):
         model.encoder[-1].weight[1] = 0.0  # mu of unit 1 is now the same for every image
     dead_count, dead = evaluate.active_units(model, x, threshold=0.0)
     assert dead[1] == 0 and dead_count == int((dead > 0).sum()) and dead_count <= 3
+
+
+def test_elbo_is_the_average_of_many_one_sample_bounds():
+    # evaluate.elbo averages many K = 1 bounds in one call: the same as many one-sample log_px calls
+    torch.manual_seed(0)
+    model = VAE(latent_dim=3).eval()
+    x = torch.rand(8, 1, 28, 28).bernoulli()
+    e = evaluate.elbo(model, x, samples=2000)
+    one = evaluate.log_px(model, x, K=1, batch_size=8)
+    many = torch.stack([evaluate.log_px(model, x, K=1, seed=s).per_image for s in range(200)]).mean(0)
+    assert abs(e.mean - many.mean().item()) < 0.5
+    assert one.n == e.n == 8
+
+
+def test_a_posterior_of_your_own_is_used_and_checked():
+    torch.manual_seed(0)
+    model = VAE(latent_dim=3).eval()
+    x = torch.rand(6, 1, 28, 28).bernoulli()
+    mu, logvar = model.encode(x)
+    enc = evaluate.log_px(model, x, K=50, seed=1)
+    same = evaluate.log_px(model, x, K=50, seed=1, posterior=(mu.detach(), logvar.detach()))
+    assert torch.allclose(enc.per_image, same.per_image)
+    with pytest.raises(ValueError, match="posterior must be"):
+        evaluate.log_px(model, x, K=5, posterior=(mu[:3], logvar[:3]))
+
+
+def test_fit_posterior_raises_each_images_elbo_and_leaves_the_model_unchanged():
+    torch.manual_seed(0)
+    model = VAE(latent_dim=4)
+    x = torch.rand(10, 1, 28, 28).bernoulli()
+    before = [p.detach().clone() for p in model.parameters()]
+    mu, logvar = evaluate.fit_posterior(model, x, steps=200, lr=0.05)
+    assert mu.shape == logvar.shape == (10, 4) and not mu.requires_grad
+    assert all(torch.equal(a, p) for a, p in zip(before, model.parameters()))
+    assert all(p.requires_grad for p in model.parameters())
+    start = evaluate.elbo(model, x, samples=300, seed=3)
+    fitted = evaluate.elbo(model, x, samples=300, seed=3, posterior=(mu, logvar))
+    assert (fitted.per_image > start.per_image).all()

@@ -5,8 +5,13 @@ images given, with its standard error across images (:class:`Estimate`)::
 
     from vae_course.evaluate import log_px, negative_elbo, active_units
     log_px(model, x_test, K=1000)      # Estimate(mean=-96.3, se=0.3, n=10000, K=1000), say
+    elbo(model, x_test, samples=100)   # the ELBO itself, averaged over 100 draws per image
     negative_elbo(model, x_test)       # the bound the model was trained on, sign flipped
     active_units(model, x_test)        # Burda et al. (2016): Cov_x(E_q[z_u]) > 0.01
+    fit_posterior(model, x)            # a q(z|x) per image, optimised (no encoder): (mu, logvar)
+
+Each of ``log_px``, ``elbo`` takes ``posterior=(mu, logvar)`` to use a q(z|x) of your own (one
+Gaussian per image, e.g. from ``fit_posterior``) instead of the encoder's.
 
 The importance-weighted estimate uses K samples from q(z|x) per image, drawn ``chunk`` at a time and
 combined with a running log-sum-exp, so memory stays bounded for K = 5000 and nothing overflows. It is
@@ -64,10 +69,22 @@ def _gaussian_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tenso
     return -0.5 * (LOG_2PI + logvar + (z - mu) ** 2 / logvar.exp()).sum(-1)
 
 
-def vae_log_weights(model, x: torch.Tensor) -> Callable[[int], torch.Tensor]:
+def _posterior(model, x: torch.Tensor, posterior) -> tuple[torch.Tensor, torch.Tensor]:
+    """The encoder's ``(mu, logvar)`` for ``x``, or ``posterior`` checked against ``x``."""
+    if posterior is None:
+        return model.encode(x)
+    mu, logvar = posterior
+    if mu.shape != logvar.shape or mu.dim() != 2 or len(mu) != len(x):
+        raise ValueError(f"posterior must be (mu, logvar) of shape (B, D) each with B = {len(x)} "
+                         f"images, got {tuple(mu.shape)} and {tuple(logvar.shape)}.")
+    return mu, logvar
+
+
+def vae_log_weights(model, x: torch.Tensor, posterior=None) -> Callable[[int], torch.Tensor]:
     """``k -> (k, B)`` log-weights ``log p(x|z) + log p(z) - log q(z|x)``, ``z ~ q(z|x)``, for a
-    VAE with ``encode(x) -> (mu, logvar)`` and ``decode(z) -> pixel probabilities``."""
-    mu, logvar = model.encode(x)                                   # (B, D) each
+    VAE with ``encode(x) -> (mu, logvar)`` and ``decode(z) -> pixel probabilities``; q is the
+    encoder's, or ``posterior = (mu, logvar)`` ``(B, D)`` each when given."""
+    mu, logvar = _posterior(model, x, posterior)                   # (B, D) each
 
     def draw(k: int) -> torch.Tensor:
         eps = torch.randn(k, *mu.shape, dtype=mu.dtype, device=mu.device)
@@ -80,21 +97,45 @@ def vae_log_weights(model, x: torch.Tensor) -> Callable[[int], torch.Tensor]:
     return draw
 
 
-@torch.no_grad()
-def log_px(model, x: torch.Tensor, K: int = 1000, chunk: int = 100, batch_size: int = 100,
-           seed: int = 0) -> Estimate:
-    """The importance-weighted estimate of log p(x) per image (a lower bound for every K), with
-    its standard error across the images of ``x``; seeded, the caller's random state untouched."""
+def _per_batch(model, x, posterior, batch_size, seed, per_image) -> torch.Tensor:
+    """``per_image(log_weights)`` on batches of ``x`` (and of ``posterior``), in eval mode, seeded,
+    without gradients and without touching the caller's random state."""
     if len(x) == 0:
-        raise ValueError("log_px needs at least one image.")
+        raise ValueError("need at least one image.")
+    if posterior is not None:
+        _posterior(model, x, posterior)  # checks the shapes once, for the whole of x
     was_training = model.training
     model.eval()
-    with torch.random.fork_rng(devices=[]):
+    parts = []
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        values = torch.cat([iw_bound(vae_log_weights(model, x[i:i + batch_size]), K, chunk)
-                            for i in range(0, len(x), batch_size)])
+        for i in range(0, len(x), batch_size):
+            q = None if posterior is None else tuple(p[i:i + batch_size] for p in posterior)
+            parts.append(per_image(vae_log_weights(model, x[i:i + batch_size], q)))
     model.train(was_training)
-    return Estimate.of(values, K)
+    return torch.cat(parts)
+
+
+def log_px(model, x: torch.Tensor, K: int = 1000, chunk: int = 100, batch_size: int = 100,
+           seed: int = 0, posterior=None) -> Estimate:
+    """The importance-weighted estimate of log p(x) per image (a lower bound for every K), with
+    its standard error across the images of ``x``; seeded, the caller's random state untouched."""
+    return Estimate.of(_per_batch(model, x, posterior, batch_size, seed,
+                                  lambda draw: iw_bound(draw, K, chunk)), K)
+
+
+def elbo(model, x: torch.Tensor, samples: int = 100, chunk: int = 100, batch_size: int = 100,
+         seed: int = 0, posterior=None) -> Estimate:
+    """The ELBO per image, ``E_q[log w]``, averaged over ``samples`` draws from q(z|x) (so its
+    Monte Carlo noise is small): the K = 1 bound, and the quantity the model was trained on."""
+    if samples < 1:
+        raise ValueError(f"samples must be at least 1, got {samples}.")
+
+    def mean_log_weight(draw):
+        sizes = [min(chunk, samples - s) for s in range(0, samples, chunk)]
+        return sum(draw(k).sum(0) for k in sizes) / samples
+
+    return Estimate.of(_per_batch(model, x, posterior, batch_size, seed, mean_log_weight))
 
 
 @torch.no_grad()
@@ -123,3 +164,42 @@ def active_units(model, x: torch.Tensor, threshold: float = 0.01, batch_size: in
     mu = torch.cat([model.encode(x[i:i + batch_size])[0] for i in range(0, len(x), batch_size)])
     activity = mu.double().var(dim=0)
     return int((activity > threshold).sum()), activity
+
+
+def fit_posterior(model, x: torch.Tensor, steps: int = 300, lr: float = 0.05, samples: int = 4,
+                  seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A Gaussian q(z|x) for each image, optimised on its own: gradient ascent on the ELBO with
+    respect to ``(mu, logvar)`` only, starting from the encoder's, the model's weights untouched.
+
+    Each step estimates every image's ELBO with ``samples`` reparameterized draws and the closed-form
+    KL; the images' losses are summed, so each image gets its own gradient (Adam per coordinate).
+    Returns ``(mu, logvar)``, ``(B, D)`` each, detached. This is the "optimal" q of Cremer et al.
+    (2018): the ELBO it reaches, minus the encoder's, is the amortization gap.
+    """
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        mu0, logvar0 = model.encode(x)
+    mu = mu0.clone().requires_grad_(True)
+    logvar = logvar0.clone().requires_grad_(True)
+    opt = torch.optim.Adam([mu, logvar], lr=lr)
+    frozen = [p for p in model.parameters() if p.requires_grad]
+    for p in frozen:
+        p.requires_grad_(False)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            for _ in range(steps):
+                eps = torch.randn(samples, *mu.shape)                       # (S, B, D)
+                z = mu + (0.5 * logvar).exp() * eps                         # (S, B, D)
+                x_hat = model.decode(z.reshape(-1, mu.shape[1]))            # (S B, 1, 28, 28)
+                rec = bernoulli_log_likelihood(x_hat, x.repeat(samples, *[1] * (x.dim() - 1)))
+                neg_elbo = -rec.reshape(samples, -1).mean(0) + kl_normal_std(mu, logvar)  # (B,)
+                opt.zero_grad()
+                neg_elbo.sum().backward()
+                opt.step()
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
+        model.train(was_training)
+    return mu.detach(), logvar.detach()

@@ -29,8 +29,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from vae_course import models
 from vae_course.checks.core import Exercise, Result, describe
 from vae_course.data import batches, binarize_fixed, load_dataset
+from vae_course.losses import vae_loss
 
 N_IMAGES = 1024   # the checks' slice of MNIST: the first 1024 training images
 STEPS = 300       # the training run: 300 Adam steps (lr 1e-3) in shuffled batches of 64
@@ -258,6 +260,16 @@ def train_briefly(model: nn.Module, loss_fn: Callable, labelled: bool = False, s
     torch.manual_seed(seed)
     with torch.no_grad():
         return float(call("your trained model (its loss)", loss_fn, model, x, y if labelled else None))
+
+
+@lru_cache(maxsize=2)
+def trained_vae(latent_dim: int = 2) -> nn.Module:
+    """A ``models.VAE`` trained by :func:`train_briefly` (300 steps on the 1024 images), in eval
+    mode; built once per process and shared by the checks that need a trained model."""
+    torch.manual_seed(SEED)
+    model = models.VAE(latent_dim=latent_dim)
+    train_briefly(model, vae_loss)
+    return model.eval()
 
 
 def band_sentence(loss: float, reference: float, observed: tuple[float, float], limit: float) -> str:

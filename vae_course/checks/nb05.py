@@ -22,7 +22,6 @@ Checked statistically on a briefly trained VAE.
 """
 
 import math
-from functools import lru_cache
 
 import torch
 from torch import nn
@@ -49,6 +48,7 @@ from vae_course.checks.behaviour import (
     is_affine,
     mnist_slice,
     train_briefly,
+    trained_vae,
 )
 from vae_course.checks.core import Case, Exercise, FunctionExercise, Mistake, describe
 from vae_course.losses import bernoulli_log_likelihood, importance_weighted_bound, vae_loss
@@ -500,15 +500,6 @@ _IW_MISTAKES = [
 ]
 
 
-@lru_cache(maxsize=1)
-def _trained_vae():
-    """A 2-D models.VAE trained by behaviour.train_briefly (300 steps on 1024 MNIST images)."""
-    torch.manual_seed(SEED)
-    model = models.VAE(latent_dim=2)
-    train_briefly(model, vae_loss)
-    return model.eval()
-
-
 def _agrees(a, b):
     """Whether per-image estimates a and b (independent draws, (B,)) agree on average: their mean
     difference lies within 4 standard errors (plus 0.05 nats)."""
@@ -525,7 +516,7 @@ class LogLikelihoodEstimateExercise(BehaviourExercise):
     images, ks = 256, (1, 50)
 
     def behaviour(self, log_px_estimate):
-        model = _trained_vae()
+        model = trained_vae()
         x = mnist_slice()[0][:self.images]
         tried = (f"{self.images} binarized MNIST images, a 2-D VAE trained for {STEPS} steps "
                  "(models.VAE), K = 1 and K = 50")
