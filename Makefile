@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: lab test lint student grade bench bench-grader clean-cache
+.PHONY: lab test test-browser screenshots demo lint student grade bench bench-grader clean-cache
 
 # JupyterLab serves the repository root (notebooks/ and solutions/ both reachable) and opens on
 # notebooks/. As root (containers) it needs --allow-root, added here. Extra flags go in LAB_ARGS,
@@ -20,6 +20,22 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m vae_course.instructor.student --check
 	VAE_COURSE_FAST="$${VAE_COURSE_FAST:-1}" $(BIN)/pytest
+
+# The demos in a real browser (JupyterLab and Voila, Debian's chromium: apt-get install chromium);
+# skipped, with the reason, where no chromium is found. Fast mode unless VAE_COURSE_FAST says otherwise.
+test-browser: $(VENV)/.installed-test
+	VAE_COURSE_FAST="$${VAE_COURSE_FAST:-1}" $(BIN)/pytest -m browser tests/browser
+
+# The README's pictures: the browser tests in full mode (trains the full models once), into docs/.
+screenshots: $(VENV)/.installed-test
+	VAE_COURSE_FAST=0 VAE_COURSE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -m browser tests/browser
+
+# Presenter mode: the demos in demos/ served by Voila without code, offline, kernels started ahead.
+# Extra flags in DEMO_ARGS, e.g. `make demo DEMO_ARGS="--port=8866 --no-browser"`.
+DEMO_ARGS ?=
+demo: $(VENV)/.installed-test
+	JUPYTER_PATH="$(CURDIR)/share/jupyter" $(BIN)/voila --template=presenter --preheat_kernel=True \
+		demos $(DEMO_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

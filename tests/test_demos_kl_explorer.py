@@ -1,5 +1,6 @@
 """The KL explorer: a presenter moving a slider must see correct, live KL numbers."""
 
+import base64
 import math
 
 import matplotlib
@@ -69,3 +70,16 @@ def test_moving_a_slider_updates_the_printed_kls():
     expected = kl_normal_1d(0.0, 1.0, 2.0, 0.5)
     assert f"KL(p‖q) = {expected:.3f}" in box.kl_label.value
     plt.close("all")
+
+
+def test_moving_a_slider_redraws_the_densities():
+    box = kl_explorer()
+    before = box.image.value
+    box.sliders["sigma_p"].value = 2.5
+    assert box.image.value != before and box.image.value[:4] == b"\x89PNG"
+
+
+def test_without_a_widget_front_end_the_explorer_shows_the_starting_figure():
+    bundle = kl_explorer(0.0, 1.0, -1.0, 2.0)._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert base64.b64decode(bundle["image/png"])[:4] == b"\x89PNG"

@@ -12,7 +12,6 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from vae_course.demos.latent_explorer import (  # noqa: E402
-    WidgetWithFallback,
     decode_point,
     default_ranges,
     draw_explorer_figure,
@@ -62,11 +61,6 @@ def test_without_a_widget_front_end_the_output_carries_a_png(codes):
     bundle = explorer._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert base64.b64decode(bundle["image/png"])[:4] == b"\x89PNG"
-
-
-def test_fallback_works_with_no_widget_at_all():
-    bundle = WidgetWithFallback(None, b"\x89PNGxx")._repr_mimebundle_()
-    assert set(bundle) == {"image/png", "text/plain"}
 
 
 def test_codes_that_are_not_2d_are_rejected():

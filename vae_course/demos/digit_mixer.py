@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..plots import image_grid, to_numpy
-from .latent_explorer import WidgetWithFallback, figure_png
+from .fallback import WidgetWithFallback, figure_png
 
 
 @torch.no_grad()
@@ -62,7 +62,7 @@ def _frame(cvae, digit: int, z) -> plt.Figure:
 def digit_mixer(cvae, digit: int = 3, limit: float = 3.0, step: float = 0.05):
     """The interactive mixer for a trained CVAE (``cvae.decode(z, y)``, ``cvae.latent_dim``).
 
-    Returns a :class:`~vae_course.demos.latent_explorer.WidgetWithFallback`; ``.digit`` is the
+    Returns a :class:`~vae_course.demos.fallback.WidgetWithFallback`; ``.digit`` is the
     ``ToggleButtons`` for the digit, ``.sliders`` the style ``FloatSlider`` s (one per latent
     dimension, range ±``limit``), ``.update()`` redraws, ``.image`` the ``ipywidgets.Image``.
     """

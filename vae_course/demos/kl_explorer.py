@@ -2,8 +2,9 @@
 
 For presenters: ``kl_explorer()`` returns a widget with sliders for the means and standard
 deviations of p and q; the densities are redrawn and ``KL(p || q)`` and ``KL(q || p)`` are printed
-live. Where widgets are not rendered (nbconvert, nbval, a PDF) use ``draw_kl_figure(...)``, which
-draws the same picture for fixed parameters.
+live. Where widgets are not rendered (nbconvert, nbval, the static site, a PDF) the same object shows
+``draw_kl_figure(...)`` for the starting values instead, as every demo does
+(:class:`~vae_course.demos.fallback.WidgetWithFallback`).
 
 The closed form used (nats)::
 
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 
 from ..losses import kl_normal
+from .fallback import WidgetWithFallback, figure_png
 
 P_COLOR = "tab:blue"
 Q_COLOR = "tab:orange"
@@ -73,8 +75,10 @@ def draw_kl_figure(mu_p=0.0, sigma_p=1.0, mu_q=1.0, sigma_q=0.5, ax=None, xlim=(
 def kl_explorer(mu_p=0.0, sigma_p=1.0, mu_q=1.0, sigma_q=0.5):
     """The interactive explorer: four sliders, a live text line with both KLs, and the figure.
 
-    Returns an ``ipywidgets.VBox``; display it in a notebook. The text line is also available as
-    ``widget.kl_label.value`` (handy for tests).
+    Returns a :class:`~vae_course.demos.fallback.WidgetWithFallback`: display it (last line of a
+    cell). ``.sliders`` are the four ``FloatSlider`` by name (``"mu_p"``, ``"sigma_p"``, ``"mu_q"``,
+    ``"sigma_q"``), ``.kl_label.value`` the text line, ``.image`` the ``ipywidgets.Image`` of the
+    densities, ``.update()`` redraws.
     """
     import ipywidgets as widgets  # imported here so the static figure works without ipywidgets
 
@@ -90,16 +94,12 @@ def kl_explorer(mu_p=0.0, sigma_p=1.0, mu_q=1.0, sigma_q=0.5):
         "sigma_q": slider(sigma_q, 0.1, 3.0, "σ_q"),
     }
     label = widgets.HTML()
-    out = widgets.Output()
+    image = widgets.Image(format="png", layout=widgets.Layout(align_self="flex-start"))  # natural size
 
     def update(_change=None):
         values = {name: s.value for name, s in sliders.items()}
         label.value = f"<b>{kl_text(**values)}</b>"
-        with out:
-            out.clear_output(wait=True)
-            fig = draw_kl_figure(**values)
-            plt.show()
-            plt.close(fig)
+        image.value = figure_png(draw_kl_figure(**values), dpi=90)
 
     for s in sliders.values():
         s.observe(update, names="value")
@@ -108,7 +108,7 @@ def kl_explorer(mu_p=0.0, sigma_p=1.0, mu_q=1.0, sigma_q=0.5):
         [widgets.VBox([sliders["mu_p"], sliders["sigma_p"]]),
          widgets.VBox([sliders["mu_q"], sliders["sigma_q"]])]
     )
-    box = widgets.VBox([controls, label, out])
-    box.sliders = sliders
-    box.kl_label = label
-    return box
+    box = widgets.VBox([controls, label, image])
+    box.sliders, box.kl_label, box.image, box.update = sliders, label, image, update
+    png = figure_png(draw_kl_figure(mu_p, sigma_p, mu_q, sigma_q))
+    return WidgetWithFallback(box, png)

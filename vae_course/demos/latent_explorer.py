@@ -10,50 +10,15 @@ marked points and their decodings (:func:`draw_explorer_figure`). Front ends tha
 show the widget; the others fall back to the picture.
 """
 
-import base64
-import io
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from ..plots import latent_scatter, to_numpy
+from .fallback import WidgetWithFallback, figure_png
 
 # points marked on the static figure, as fractions of the slider ranges
 _TOUR = [(0.5, 0.5), (0.2, 0.8), (0.8, 0.8), (0.8, 0.2), (0.2, 0.2), (0.5, 0.9)]
-
-
-def figure_png(fig, dpi: int = 80) -> bytes:
-    """Render a matplotlib Figure to PNG bytes (and close it)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
-
-
-class WidgetWithFallback:
-    """Display a widget where widgets render, and a static PNG everywhere else.
-
-    ``_repr_mimebundle_`` returns the widget's own bundle plus ``image/png``: JupyterLab, Notebook
-    and VS Code pick the widget view; nbconvert, nbval and web viewers show the picture. The
-    widget is ``.widget``; the static picture's bytes are ``.png``.
-    """
-
-    def __init__(self, widget, png: bytes):
-        self.widget, self.png = widget, png
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        data = {}
-        if self.widget is not None and hasattr(self.widget, "_repr_mimebundle_"):
-            data = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
-        data["image/png"] = base64.b64encode(self.png).decode("ascii")
-        data.setdefault("text/plain", "(a widget; where widgets are not rendered, a static picture)")
-        return data
-
-    def __getattr__(self, name):  # sliders, update, ... reach the widget
-        if name == "widget":
-            raise AttributeError(name)
-        return getattr(self.widget, name)
 
 
 @torch.no_grad()
@@ -173,11 +138,11 @@ def latent_explorer(decode, z_background, labels, ranges=None, step: float | Non
                                    description=name, continuous_update=True,
                                    layout=widgets.Layout(width="420px"))
                for name, r in zip(["z₁", "z₂"], ranges, strict=True)]
-    image = widgets.Image(format="png")
+    image = widgets.Image(format="png", layout=widgets.Layout(align_self="flex-start"))  # natural size
 
     def update(_change=None):
         z = (sliders[0].value, sliders[1].value)
-        image.value = figure_png(_live_figure(decode, background, extent, z), dpi=72)
+        image.value = figure_png(_live_figure(decode, background, extent, z), dpi=90)
 
     for s in sliders:
         s.observe(update, names="value")
