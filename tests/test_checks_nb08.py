@@ -1,0 +1,67 @@
+"""Notebook 08's exercises: PCA by an SVD and PSNR, run on the exercise cells as they stand."""
+
+import numpy as np
+import pytest
+import torch
+
+from vae_course.checks.core import FAILED, NOT_ATTEMPTED, PASSED
+from vae_course.checks.nb08 import _psnr_variant, _svd_variant, ex1, ex2
+from vae_course.corruption import psnr as package_psnr
+
+NAME = "08_what_vaes_are_for.ipynb"
+
+
+@pytest.mark.parametrize("ex, number, name", [(ex1, 1, "pca_directions"), (ex2, 2, "psnr")])
+def test_solution_passes_and_untouched_student_cell_is_not_attempted(ex, number, name, exercise_function):
+    assert ex.evaluate(exercise_function(NAME, "solutions", number, name)).status == PASSED
+    assert ex.evaluate(exercise_function(NAME, "notebooks", number, name)).status == NOT_ATTEMPTED
+
+
+def test_pca_directions_pass_whatever_their_signs_or_the_route_to_them():
+    def flipped(X, d):
+        mean, comps = _svd_variant()(X, d)
+        return mean, comps * torch.tensor([-1.0] + [1.0] * (d - 1))[:, None]
+
+    def via_eigh(X, d):
+        mean = X.mean(0)
+        values, vectors = torch.linalg.eigh(torch.cov((X - mean).T.double()))
+        return mean, vectors.flip(1)[:, :d].T.float()
+
+    for answer in (flipped, via_eigh):
+        assert ex1.evaluate(answer).status == PASSED
+
+
+@pytest.mark.parametrize("answer, named", [
+    (_svd_variant(centre=False), "not centred"),
+    (_svd_variant(smallest=True), "last d directions"),
+    (_svd_variant(rows_of_u=True), "columns of U"),
+])
+def test_pca_mistakes_are_named(answer, named):
+    result = ex1.evaluate(answer)
+    assert result.status == FAILED and named in result.message
+
+
+def test_pca_that_is_not_orthonormal_fails_even_in_the_right_subspace():
+    def scaled(X, d):
+        mean, comps = _svd_variant()(X, d)
+        return mean, 2 * comps
+
+    result = ex1.evaluate(scaled)
+    assert result.status == FAILED and "orthonormal" in result.message
+
+
+@pytest.mark.parametrize("answer, named", [
+    (_psnr_variant(log=torch.log), "natural log"),
+    (_psnr_variant(factor=20.0), "20 log10"),
+    (_psnr_variant(peak=255.0), "peak of 255"),
+    (_psnr_variant(batch_mse=True), "one number for the batch"),
+])
+def test_psnr_mistakes_are_named(answer, named):
+    result = ex2.evaluate(answer)
+    assert result.status == FAILED and named in result.message
+
+
+def test_the_psnr_reference_is_the_packages_psnr():
+    x = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    x_hat = (x + 0.05).clamp(0, 1)
+    np.testing.assert_allclose(ex2.reference(x_hat, x).numpy(), package_psnr(x_hat, x).numpy(), rtol=1e-5)

@@ -1,0 +1,147 @@
+"""Checkers for notebook 08 (what VAEs are for: compression against PCA, and denoising).
+
+Exercise 1, "PCA by an SVD": ``pca_directions(X, d)`` takes flat images ``(N, 784)`` and returns
+``(mean, components)``: the mean image ``(784,)`` and the top ``d`` principal directions as
+orthonormal rows ``(d, 784)``. Directions are defined up to sign, so the check compares the
+projection ``components.T @ components`` with the reference's (``numpy.linalg.eigh`` of the
+covariance, an independent route to the same subspace).
+Exercise 2, "PSNR": ``psnr(x_hat, x)`` returns ``10 log10(1 / MSE)`` per image, ``(B, ...) -> (B,)``.
+"""
+
+import numpy as np
+import torch
+
+from vae_course.checks.core import Case, FunctionExercise, Mistake
+
+
+def _pca_reference(X, d):
+    Xd = X.double().numpy()
+    mean = Xd.mean(axis=0)
+    values, vectors = np.linalg.eigh(np.cov(Xd, rowvar=False))  # ascending eigenvalues
+    components = vectors[:, ::-1][:, :d].T.copy()                 # (d, 784), largest first
+    return torch.from_numpy(mean).float(), torch.from_numpy(components).float()
+
+
+def _svd_variant(centre=True, smallest=False, rows_of_u=False):
+    def pca_directions(X, d):
+        mean = X.mean(dim=0)
+        U, S, Vh = torch.linalg.svd(X - mean if centre else X, full_matrices=False)
+        if rows_of_u:
+            return mean, U[:, :d].T
+        return mean, (Vh[-d:] if smallest else Vh[:d])
+    return pca_directions
+
+
+def _compare_pca(got, expected):
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        return "return two values, (mean, components)"
+    mean, comps = got
+    e_mean, e_comps = expected
+    for name, g, e in (("mean", mean, e_mean), ("components", comps, e_comps)):
+        if not torch.is_tensor(g):
+            return f"{name} is not a tensor"
+        if g.shape != e.shape:
+            return f"{name} has shape {tuple(g.shape)}, expected {tuple(e.shape)}"
+    if not torch.allclose(mean.double(), e_mean.double(), atol=1e-5):
+        return "the mean image is not the mean of the rows of X"
+    c = comps.detach().double()
+    if not torch.allclose(c @ c.T, torch.eye(len(c), dtype=c.dtype), atol=1e-4):
+        return "the rows of components are not orthonormal (each of length 1, at right angles)"
+    e = e_comps.double()
+    if not torch.allclose(c.T @ c, e.T @ e, atol=1e-4):
+        return "the rows span another subspace than the top principal directions"
+    return None
+
+
+def _cases_ex1():
+    g = torch.Generator().manual_seed(8)
+    z = torch.randn(60, 4, generator=g) * torch.tensor([4.0, 3.0, 2.0, 1.0])
+    W = torch.linalg.qr(torch.randn(784, 4, generator=g))[0].T     # (4, 784) orthonormal
+    X = 0.3 + 0.05 * z @ W + 0.002 * torch.randn(60, 784, generator=g)
+    return [Case("60 images near a 4-D subspace, d = 2", X, 2),
+            Case("the same images, d = 4", X, 4)]
+
+
+ex1 = FunctionExercise(
+    1,
+    "PCA by an SVD",
+    reference=_pca_reference,
+    cases=_cases_ex1(),
+    compare=_compare_pca,
+    mistakes=[
+        Mistake("It looks like the data were not centred: subtract the mean image before the SVD, "
+                "or the first direction points at the mean instead of along the largest spread.",
+                like=_svd_variant(centre=False)),
+        Mistake("It looks like you kept the last d directions: torch.linalg.svd sorts the singular "
+                "values from largest to smallest, so the top directions are the first rows of Vh.",
+                like=_svd_variant(smallest=True)),
+        Mistake("It looks like you took columns of U: those are the images' coordinates (N of them), "
+                "the directions in pixel space are the rows of Vh.",
+                when=lambda got, expected: torch.is_tensor(got[1]) and got[1].shape[1] != 784),
+    ],
+    hints=[
+        "Centre the rows of X (subtract the mean image), then take the SVD: X - mean = U S Vh.",
+        "The rows of Vh are orthonormal directions in pixel space, sorted by singular value, "
+        "largest first.",
+        "mean = X.mean(dim=0); U, S, Vh = torch.linalg.svd(X - mean, full_matrices=False); "
+        "return mean, Vh[:d]",
+    ],
+    solution=("def pca_directions(X, d):\n"
+              "    mean = X.mean(dim=0)                                        # (784,)\n"
+              "    U, S, Vh = torch.linalg.svd(X - mean, full_matrices=False)  # Vh: (min(N, 784), 784)\n"
+              "    return mean, Vh[:d]                                         # (784,), (d, 784)\n"),
+    points=2,
+)
+
+
+def _psnr_reference(x_hat, x):
+    mse = ((x_hat.double() - x.double()) ** 2).flatten(1).mean(dim=1)
+    return (10 * torch.log10(1.0 / mse)).to(x.dtype)
+
+
+def _psnr_variant(log=torch.log10, factor=10.0, peak=1.0, batch_mse=False):
+    def psnr(x_hat, x):
+        mse = ((x_hat - x) ** 2).flatten(1).mean(dim=1)
+        if batch_mse:
+            mse = mse.mean()
+        return factor * log(peak**2 / mse)
+    return psnr
+
+
+def _cases_ex2():
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(5, 1, 28, 28, generator=g)
+    noisy = (x + 0.1 * torch.randn(5, 1, 28, 28, generator=g)).clamp(0, 1)
+    grey = torch.full((1, 1, 28, 28), 0.5)
+    return [Case("a grey image against a black one: MSE 0.25, PSNR 6.02 dB", grey, torch.zeros_like(grey)),
+            Case("5 images with noise of standard deviation 0.1", noisy, x),
+            Case("5 images with different errors (1 image each of MSE 0.01 to 0.05)",
+                 x[:5] + torch.arange(1, 6).view(5, 1, 1, 1).sqrt() * 0.1, x[:5])]
+
+
+ex2 = FunctionExercise(
+    2,
+    "PSNR",
+    reference=_psnr_reference,
+    cases=_cases_ex2(),
+    rtol=1e-4, atol=1e-4,
+    mistakes=[
+        Mistake("It looks like you used the natural log: PSNR is in decibels, 10 log10(...).",
+                like=_psnr_variant(log=torch.log)),
+        Mistake("It looks like you used 20 log10(1 / MSE): the 20 belongs with the root-mean-square "
+                "error (20 log10(1 / RMSE)); with the MSE it is 10.", like=_psnr_variant(factor=20.0)),
+        Mistake("It looks like you used a peak of 255: these images have grey levels in [0, 1], so "
+                "the peak is 1.", like=_psnr_variant(peak=255.0)),
+        Mistake("You return one number for the batch: average the squared error over each image's "
+                "pixels only, one PSNR per image, (B, ...) -> (B,).",
+                when=lambda got, expected: torch.is_tensor(got) and got.dim() == 0),
+    ],
+    hints=[
+        "MSE per image: the mean of (x_hat - x)**2 over the pixels of each image, shape (B,).",
+        "PSNR = 10 log10(peak² / MSE), with peak 1 for grey levels in [0, 1].",
+        "mse = ((x_hat - x) ** 2).flatten(1).mean(dim=1); return 10 * torch.log10(1 / mse)",
+    ],
+    solution=("def psnr(x_hat, x):\n"
+              "    mse = ((x_hat - x) ** 2).flatten(1).mean(dim=1)  # (B,)\n"
+              "    return 10 * torch.log10(1.0 / mse)               # (B,) in dB\n"),
+)
