@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: lab test test-browser screenshots demo lint student grade bench bench-grader clean-cache
+.PHONY: lab test test-browser screenshots demo book lint student grade bench bench-grader clean-cache
 
 # JupyterLab serves the repository root (notebooks/ and solutions/ both reachable) and opens on
 # notebooks/. As root (containers) it needs --allow-root, added here. Extra flags go in LAB_ARGS,
@@ -36,6 +36,11 @@ DEMO_ARGS ?=
 demo: $(VENV)/.installed-test
 	JUPYTER_PATH="$(CURDIR)/share/jupyter" $(BIN)/voila --template=presenter --preheat_kernel=True \
 		demos $(DEMO_ARGS)
+
+# The static site: the README and the solved notebooks (saved outputs, not re-run) as HTML pages,
+# built offline by Sphinx + MyST-NB into build/book/ (open build/book/index.html).
+book: $(VENV)/.installed-test
+	$(BIN)/python book/build.py build/book
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
