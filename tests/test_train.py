@@ -115,3 +115,18 @@ def test_device_is_cpu_without_cuda_and_seeding_returns_a_generator():
     fresh = torch.Generator().manual_seed(5)
     assert torch.equal(torch.randn(2, generator=g), torch.randn(2, generator=fresh))
     assert History().seconds == 0
+
+
+def test_one_cycle_schedule_warms_up_then_ends_near_zero_and_unknown_schedules_are_refused():
+    x, y = toy_digits(n=64)
+    model = VAE(latent_dim=2, hidden=(8,))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    used = []  # the learning rate of every optimizer step
+    opt.register_step_pre_hook(lambda o, args, kwargs: used.append(o.param_groups[0]["lr"]))
+    fit(model, vae_loss, (x, y), epochs=3, batch_size=16, lr=1e-2, optimizer=opt,
+        schedule="one-cycle", progress=False, device="cpu")
+    assert len(used) == 12 and used[0] == pytest.approx(1e-2 / 25)
+    assert max(used) > 0.9e-2 and used.index(max(used)) in (2, 3)  # near the peak at 30 %
+    assert used[-1] < 1e-5  # decayed from the 1e-2 peak to almost nothing by the last batch
+    with pytest.raises(ValueError, match="one-cycle"):
+        fit(model, vae_loss, (x, y), epochs=1, schedule="cosine", progress=False, device="cpu")

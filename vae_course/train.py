@@ -135,7 +135,7 @@ def reset_weights(model: torch.nn.Module) -> None:
 
 def fit(model, loss_fn, train_data, epochs: int, *, test_data=None, batch_size: int = 128,
         lr: float = 1e-3, seed: int = 0, device=None, transform=None, progress: bool = True,
-        optimizer=None, reinit: bool = True) -> History:
+        optimizer=None, reinit: bool = True, schedule: str = "constant") -> History:
     """Train ``model`` with Adam on in-memory data; returns a :class:`History`.
 
     Args:
@@ -154,6 +154,9 @@ def fit(model, loss_fn, train_data, epochs: int, *, test_data=None, batch_size: 
         optimizer: an optimizer for ``model``'s parameters; default Adam(lr).
         reinit: re-initialize the weights from ``seed`` first (default). ``False`` continues training
             the weights the model has (fine-tuning, or a model you seeded yourself).
+        schedule: ``"constant"`` (``lr`` throughout) or ``"one-cycle"``: the learning rate rises from
+            ``lr / 25`` to ``lr`` over the first 30 % of the batches, then falls to almost zero by the
+            last (``torch.optim.lr_scheduler.OneCycleLR``, stepped after every batch).
     """
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}.")
@@ -170,6 +173,11 @@ def fit(model, loss_fn, train_data, epochs: int, *, test_data=None, batch_size: 
     opt = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     history = History(n_train=len(x))
     n_batches = -(-len(x) // batch_size)
+    if schedule not in ("constant", "one-cycle"):
+        raise ValueError(f"schedule must be 'constant' or 'one-cycle', got {schedule!r}.")
+    scheduler = None
+    if schedule == "one-cycle" and epochs > 0:
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * n_batches)
     bar = tqdm(total=epochs * n_batches, disable=not progress, unit="batch",
                desc=type(model).__name__, leave=True)
     for epoch in range(1, epochs + 1):
@@ -182,6 +190,8 @@ def fit(model, loss_fn, train_data, epochs: int, *, test_data=None, batch_size: 
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if scheduler is not None:
+                scheduler.step()
             total += loss.item() * len(xb)
             bar.update()
         history.epoch_seconds.append(time.perf_counter() - start)

@@ -1,0 +1,126 @@
+"""Training throughput: pytorch/examples' data pipeline against the course's in-memory loop.
+
+Both train the same 784-400-20 VAE (Bernoulli likelihood on grey levels + KL, Adam 1e-3, batch 128)
+for one epoch on MNIST, one after the other in the same process:
+
+- **pytorch/examples**: torchvision ``MNIST`` with ``ToTensor()`` per image and a ``DataLoader``
+  (as in pytorch/examples ``vae/main.py`` on a CPU: ``num_workers=0``), its model and loss verbatim;
+- **course, as the notebooks train**: ``load_dataset`` once into a tensor, then ``train.fit`` with
+  ``losses.vae_loss`` and plain Adam;
+- **course, fast path**: the same ``fit`` with :mod:`vae_course.speed`'s logits loss and fused Adam.
+
+The arithmetic efficiency is images/s x FLOPs per image / the float32 matmul rate this machine
+reaches in one large ``torch.mm`` (:func:`matmul_peak`), measured in the same run.
+"""
+
+import time
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..data import data_root, load_dataset
+from ..losses import vae_loss
+from ..models import VAE
+from ..speed import fused_adam, vae_loss_logits
+from ..train import fit, seed_everything
+
+
+class ExamplesVAE(nn.Module):
+    """The pytorch/examples VAE, layer for layer (784-400-20), as the baseline's model."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc21, self.fc22 = nn.Linear(784, 400), nn.Linear(400, 20), nn.Linear(400, 20)
+        self.fc3, self.fc4 = nn.Linear(20, 400), nn.Linear(400, 784)
+
+    def forward(self, x):
+        h = F.relu(self.fc1(x.view(-1, 784)))
+        mu, logvar = self.fc21(h), self.fc22(h)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return torch.sigmoid(self.fc4(F.relu(self.fc3(z)))), mu, logvar
+
+
+def examples_loss(x_hat, x, mu, logvar) -> torch.Tensor:
+    """pytorch/examples' ``loss_function``: BCE + KL, **summed** over the batch (nats per batch)."""
+    bce = F.binary_cross_entropy(x_hat, x.view(-1, 784), reduction="sum")
+    kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+    return bce + kld
+
+
+def examples_loaders(batch_size: int = 128):
+    """pytorch/examples' train (shuffled) and test ``DataLoader``s over torchvision's ``MNIST``."""
+    from torchvision import datasets, transforms
+
+    load_dataset("mnist", "train")  # make sure the files are there and verified
+    load_dataset("mnist", "test")
+    root, to_tensor = str(data_root()), transforms.ToTensor()
+    train = datasets.MNIST(root, train=True, download=False, transform=to_tensor)
+    test = datasets.MNIST(root, train=False, download=False, transform=to_tensor)
+    return (torch.utils.data.DataLoader(train, batch_size=batch_size, shuffle=True),
+            torch.utils.data.DataLoader(test, batch_size=batch_size, shuffle=True))  # as main.py
+
+
+def examples_train_epoch(model, opt, loader, device, max_batches: int | None = None) -> int:
+    """One epoch of pytorch/examples' ``train``; returns the number of images seen."""
+    model.train()
+    seen = 0
+    for i, (x, _) in enumerate(loader):
+        if max_batches is not None and i >= max_batches:
+            break
+        x = x.to(device)
+        opt.zero_grad()
+        x_hat, mu, logvar = model(x)
+        loss = examples_loss(x_hat, x, mu, logvar)
+        loss.backward()
+        opt.step()
+        seen += len(x)
+    return seen
+
+
+def baseline_epoch(device="cpu", max_batches: int | None = None) -> tuple[int, float]:
+    """One epoch of the pytorch/examples pipeline; returns (images seen, seconds)."""
+    seed_everything(0)
+    loader, _ = examples_loaders()
+    model = ExamplesVAE().to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    start = time.perf_counter()
+    seen = examples_train_epoch(model, opt, loader, device, max_batches)
+    return seen, time.perf_counter() - start
+
+
+def course_epoch(device="cpu", max_batches: int | None = None, fast: bool = True
+                 ) -> tuple[int, float]:
+    """One epoch of ``fit``, loading the data into memory included; returns (images, seconds).
+    ``fast``: :mod:`vae_course.speed`'s logits loss and fused Adam, else the notebooks' defaults."""
+    start = time.perf_counter()
+    x, _ = load_dataset("mnist", "train")
+    if max_batches is not None:
+        x = x[: max_batches * 128]
+    model = VAE(latent_dim=20, hidden=(400,))
+    loss_fn, opt = (vae_loss_logits, fused_adam(model, 1e-3)) if fast else (vae_loss, None)
+    fit(model, loss_fn, x, epochs=1, optimizer=opt, progress=False, device=device)
+    return len(x), time.perf_counter() - start
+
+
+def flops_per_image(model: nn.Module) -> float:
+    """Training FLOPs per image: 2 per multiply-add of every ``nn.Linear`` in the forward pass, times
+    3 for forward + backward (the usual estimate; element-wise operations not counted)."""
+    macs = sum(m.in_features * m.out_features for m in model.modules() if isinstance(m, nn.Linear))
+    return 3 * 2 * macs
+
+
+def matmul_peak(device="cpu", n: int = 2048, repeats: int = 5) -> float:
+    """The float32 FLOP/s of the fastest of ``repeats`` ``(n, n) @ (n, n)`` products (2 n^3 each)."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    best = float("inf")
+    for _ in range(repeats + 1):  # the first one warms up
+        if device != "cpu":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        torch.mm(a, b)
+        if device != "cpu":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best
