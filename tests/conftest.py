@@ -24,12 +24,13 @@ def exercise_function():
 
     import nbformat
     import torch
+    from torch import nn
 
     def load(notebook: str, folder: str, number: int, name: str):
         nb = nbformat.read(Path(__file__).resolve().parents[1] / folder / notebook, as_version=4)
         (source,) = [c.source for c in nb.cells
                      if c.cell_type == "code" and c.source.startswith(f"# Exercise {number}:")]
-        namespace = {"torch": torch, "math": math}
+        namespace = {"torch": torch, "math": math, "nn": nn}
         exec(source, namespace)
         return namespace[name]
 

@@ -61,3 +61,31 @@ def test_wrong_latent_and_label_inputs_are_clear_errors():
         cvae.decode(torch.zeros(1, 2), torch.tensor([1.0]))
     with pytest.raises(ValueError, match="2 codes but 1 labels"):
         cvae.decode(torch.zeros(2, 2), torch.tensor([1]))
+
+
+@pytest.mark.parametrize("shape", [(5, 1, 28, 28), (5, 784)])
+def test_conv_vae_has_the_vae_interface_and_halves_then_doubles_the_side(shape):
+    from vae_course.losses import vae_loss
+    from vae_course.models import ConvVAE
+
+    model = ConvVAE(latent_dim=3, channels=(4, 8))
+    x = torch.rand(shape)
+    x_hat, mu, logvar = model(x)
+    assert x_hat.shape == (5, 1, 28, 28) and mu.shape == logvar.shape == (5, 3)
+    assert 0 <= x_hat.min() and x_hat.max() <= 1
+    assert model.encoder[0](x.view(5, 1, 28, 28)).shape == (5, 4, 14, 14)
+    assert model.config == {"latent_dim": 3, "channels": [4, 8]}
+    assert torch.isfinite(vae_loss(model, x.view(5, 1, 28, 28)))
+    with pytest.raises(ValueError, match=r"\(B, 3\)"):
+        model.decode(torch.zeros(2, 4))
+
+
+def test_conv_vae_checkpoint_round_trip_rebuilds_the_same_model(tmp_path):
+    from vae_course.checkpoints import load_checkpoint, save_checkpoint
+    from vae_course.models import ConvVAE
+
+    model = ConvVAE(latent_dim=2, channels=(2, 4))
+    path = save_checkpoint(tmp_path / "conv.pt", model)
+    loaded, _ = load_checkpoint(path)
+    z = torch.randn(3, 2)
+    assert torch.equal(loaded.decode(z), model.decode(z))

@@ -247,3 +247,18 @@ def test_no_solution_points_the_learner_at_a_notebook_that_does_not_exist(path):
 def test_the_docs_point_at_no_notebook_that_does_not_exist(doc):
     dead = notebook_numbers_referenced((ROOT / doc).read_text(encoding="utf-8")) - _existing_numbers()
     assert not dead, f"{doc} points at notebooks that solutions/ does not have: {sorted(dead)}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# 4. Anatomy: every notebook opens with its title, goals, prerequisites and run time (STYLE.md).
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_every_notebook_opens_with_its_numbered_title_and_its_run_time(path):
+    first = _cells(path)[0]
+    text = _text(first["source"])
+    number = path.name[:2]
+    assert first["cell_type"] == "markdown" and text.startswith(f"# {number} · "), (
+        f"{path.name} must open with a markdown cell '# {number} · title' (the book and the learner "
+        f"read the title there), not {first['cell_type']}: {text[:60]!r}")
+    assert "**Run time:**" in text, f"{path.name}'s first cell does not say how long it runs"

@@ -1,4 +1,4 @@
-"""The course's three models as small MLPs: AE, VAE and CVAE.
+"""The course's models: AE, VAE and CVAE as small MLPs, and ConvVAE, a small convolutional VAE.
 
 Each model works on images ``(B, 1, 28, 28)`` (or already flat ``(B, 784)``), returns decoded images
 ``(B, 1, 28, 28)`` with values in [0, 1] (pixel probabilities), and keeps its constructor arguments in
@@ -145,4 +145,55 @@ class CVAE(nn.Module):
         return self.decode(z, y), mu, logvar
 
 
-MODELS = {"AE": AE, "VAE": VAE, "CVAE": CVAE}
+def images(x: torch.Tensor) -> torch.Tensor:
+    """``(B, 1, 28, 28)`` or ``(B, 784)`` -> ``(B, 1, 28, 28)``; anything else is a ValueError."""
+    return flatten_images(x).view(-1, *X_SHAPE)
+
+
+class ConvVAE(nn.Module):
+    """A VAE with convolutional encoder and decoder (notebook 09), the same interface as :class:`VAE`.
+
+    Each strided convolution halves the image's side (28 -> 14 -> 7) and each transposed convolution
+    doubles it back; the codes, the loss and everything downstream are the VAE's.
+    """
+
+    def __init__(self, latent_dim: int = 20, channels: tuple[int, int] = (16, 32)):
+        super().__init__()
+        self.config = {"latent_dim": latent_dim, "channels": list(channels)}
+        self.latent_dim = latent_dim
+        c1, c2 = channels
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, c1, 4, stride=2, padding=1), nn.ReLU(),   # (B, 1, 28, 28) -> (B, c1, 14, 14)
+            nn.Conv2d(c1, c2, 4, stride=2, padding=1), nn.ReLU(),  # -> (B, c2, 7, 7)
+            nn.Flatten(),                                          # -> (B, c2 * 49)
+            nn.Linear(c2 * 49, 2 * latent_dim),                    # -> (B, 2 * latent_dim)
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, c2 * 49), nn.ReLU(),                     # (B, L) -> (B, c2 * 49)
+            nn.Unflatten(1, (c2, 7, 7)),                                   # -> (B, c2, 7, 7)
+            nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), nn.ReLU(),  # -> (B, c1, 14, 14)
+            nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1),             # -> (B, 1, 28, 28) logits
+        )
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, 1, 28, 28)`` -> ``(mu, logvar)``, each ``(B, latent_dim)``."""
+        mu, logvar = self.encoder(images(x)).chunk(2, dim=1)
+        return mu, logvar
+
+    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        """``z = mu + sigma * eps`` with ``eps ~ N(0, I)``."""
+        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """``(B, latent_dim)`` -> ``x_hat`` ``(B, 1, 28, 28)``: Bernoulli means in [0, 1]."""
+        _check_z(z, self.latent_dim)
+        return torch.sigmoid(self.decoder(z))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Returns ``(x_hat, mu, logvar)``; ``x_hat`` decodes one sample ``z ~ q(z|x)``."""
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar)
+        return self.decode(z), mu, logvar
+
+
+MODELS = {"AE": AE, "VAE": VAE, "CVAE": CVAE, "ConvVAE": ConvVAE}

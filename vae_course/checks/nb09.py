@@ -1,0 +1,243 @@
+"""Checkers for notebook 09 (sharper samples with a feature-consistent loss, and a convolutional VAE).
+
+Exercise 1, "sharpness": ``sharpness(x)`` returns, per image, the mean squared difference between
+neighbouring pixels, across and down, averaged: ``(B, 1, 28, 28) -> (B,)``.
+Exercise 2, "the feature distance": ``feature_distance(feats_a, feats_b)`` takes two lists of feature
+maps (one ``(B, ...)`` tensor per layer) and returns the squared Euclidean distance summed over every
+feature of every layer, ``(B,)``.
+Exercise 3, "a convolutional decoder": the class ``ConvDecoder(latent_dim, channels=(16, 32))``, codes
+``(B, latent_dim)`` -> Bernoulli means ``(B, 1, 28, 28)``, with the layout of ``models.ConvVAE``'s
+decoder; checked by what it does (shapes for two sizes, probabilities, gradients, transposed
+convolutions, its parameter count, a non-linear map).
+"""
+
+import torch
+from torch import nn
+
+from vae_course import models
+from vae_course.checks.behaviour import (
+    SEED,
+    BehaviourExercise,
+    Problem,
+    build,
+    call,
+    count_parameters,
+    expect_gradient_everywhere,
+    expect_parameter_count,
+    expect_probabilities,
+    expect_tensor,
+    is_affine,
+)
+from vae_course.checks.core import Case, FunctionExercise, Mistake
+
+
+def _sharpness_reference(x):
+    across = (x[..., :, 1:] - x[..., :, :-1]).double().pow(2).flatten(1).mean(dim=1)
+    down = (x[..., 1:, :] - x[..., :-1, :]).double().pow(2).flatten(1).mean(dim=1)
+    return ((across + down) / 2).to(x.dtype)
+
+
+def _sharpness_variant(power=2, directions="both", reduce="mean", per_image=True):
+    def sharpness(x):
+        steps = {"across": (x[..., :, 1:] - x[..., :, :-1]).abs().pow(power).flatten(1),
+                 "down": (x[..., 1:, :] - x[..., :-1, :]).abs().pow(power).flatten(1)}
+        parts = [steps[d] for d in (("across", "down") if directions == "both" else (directions,))]
+        values = [p.mean(dim=1) if reduce == "mean" else p.sum(dim=1) for p in parts]
+        result = sum(values) / len(values)
+        return result if per_image else result.mean()
+    return sharpness
+
+
+ONE_DIRECTION = ("It looks like you measured one direction only: average the mean squared step "
+                 "across (neighbours in a row) and the one down (neighbours in a column).")
+
+
+def _cases_ex1():
+    g = torch.Generator().manual_seed(9)
+    edge = torch.zeros(1, 1, 28, 28)
+    edge[..., 14:] = 1.0  # a vertical step edge: 28 steps of 1 across, none down
+    ramp = torch.zeros(1, 1, 28, 28)
+    ramp[..., 13], ramp[..., 14:] = 0.5, 1.0  # the same edge, blurred over two steps of 0.5
+    stripes = torch.zeros(1, 1, 28, 28)
+    stripes[..., ::2, :] = 1.0  # horizontal stripes: steps of 1 down only
+    return [Case("one vertical edge, black to white", edge),
+            Case("the same edge spread over two steps of 0.5", ramp),
+            Case("horizontal stripes, one pixel wide", stripes),
+            Case("4 random images", torch.rand(4, 1, 28, 28, generator=g))]
+
+
+ex1 = FunctionExercise(
+    1,
+    "sharpness",
+    reference=_sharpness_reference,
+    cases=_cases_ex1(),
+    rtol=1e-4, atol=1e-6,
+    mistakes=[
+        Mistake("It looks like you averaged absolute differences: then an edge blurred over two "
+                "steps of 0.5 scores the same as the sharp edge (0.5 + 0.5 = 1). Square the steps: "
+                "0.25 + 0.25 < 1.", like=_sharpness_variant(power=1)),
+        Mistake(ONE_DIRECTION, like=_sharpness_variant(directions="across")),
+        Mistake(ONE_DIRECTION, like=_sharpness_variant(directions="down")),
+        Mistake("It looks like you summed the squared steps over the pixels: take their mean, so the "
+                "number does not depend on the image size.", like=_sharpness_variant(reduce="sum")),
+        Mistake("You return one number for the batch: one sharpness per image, (B, 1, 28, 28) -> (B,).",
+                when=lambda got, expected: torch.is_tensor(got) and got.dim() == 0),
+    ],
+    hints=[
+        "Neighbours across: x[..., :, 1:] - x[..., :, :-1]; down: x[..., 1:, :] - x[..., :-1, :].",
+        "Square the differences, average each over the pixels of each image (.flatten(1).mean(dim=1)), "
+        "then average the two directions.",
+        "across = (x[..., :, 1:] - x[..., :, :-1]).pow(2).flatten(1).mean(dim=1); "
+        "down = (x[..., 1:, :] - x[..., :-1, :]).pow(2).flatten(1).mean(dim=1); "
+        "return (across + down) / 2",
+    ],
+    solution=("def sharpness(x):\n"
+              "    across = (x[..., :, 1:] - x[..., :, :-1]).pow(2).flatten(1).mean(dim=1)  # (B,)\n"
+              "    down = (x[..., 1:, :] - x[..., :-1, :]).pow(2).flatten(1).mean(dim=1)    # (B,)\n"
+              "    return (across + down) / 2\n"),
+)
+
+
+def _distance_reference(feats_a, feats_b):
+    total = 0
+    for a, b in zip(feats_a, feats_b, strict=True):
+        total = total + ((a.double() - b.double()) ** 2).flatten(1).sum(dim=1)
+    return total.to(feats_a[0].dtype)
+
+
+def _distance_variant(square=True, reduce="sum", layers=None, root=False, per_image=True):
+    def feature_distance(feats_a, feats_b):
+        pairs = list(zip(feats_a, feats_b))[:layers]
+        total = 0
+        for a, b in pairs:
+            d = (a - b) ** 2 if square else (a - b).abs()
+            d = d.flatten(1).sum(dim=1) if reduce == "sum" else d.flatten(1).mean(dim=1)
+            total = total + (d.sqrt() if root else d)
+        return total if per_image else total.sum()
+    return feature_distance
+
+
+def _cases_ex2():
+    g = torch.Generator().manual_seed(2)
+    a = [torch.rand(3, 8, 28, 28, generator=g), torch.rand(3, 16, 14, 14, generator=g)]
+    b = [torch.rand(3, 8, 28, 28, generator=g), torch.rand(3, 16, 14, 14, generator=g)]
+    one = torch.zeros(1, 2, 3, 3)
+    return [Case("one image, one layer of 2 x 3 x 3 features, all differences 1", [one + 1], [one]),
+            Case("3 images, two layers (8, 28, 28) and (16, 14, 14)", a, b),
+            Case("the same 3 images against themselves", a, a)]
+
+
+ex2 = FunctionExercise(
+    2,
+    "the feature distance",
+    reference=_distance_reference,
+    cases=_cases_ex2(),
+    rtol=1e-4, atol=1e-3,
+    mistakes=[
+        Mistake("It looks like you averaged over the features: DFC-VAE's distance sums the squared "
+                "differences over every feature (each layer's channels and positions).",
+                like=_distance_variant(reduce="mean")),
+        Mistake("It looks like you used absolute differences: the distance is squared, (a - b) ** 2.",
+                like=_distance_variant(square=False)),
+        Mistake("It looks like you took the square root (the Euclidean distance): the loss uses its "
+                "square, the sum of squared differences.", like=_distance_variant(root=True)),
+        Mistake("It looks like only the first layer counts: add the distances of every layer in "
+                "the lists.", like=_distance_variant(layers=1)),
+        Mistake("You return one number for the batch: one distance per image, (B,); the loss takes "
+                "the batch mean later.", when=lambda got, expected: torch.is_tensor(got) and got.dim() == 0),
+    ],
+    hints=[
+        "Walk the two lists together: for a, b in zip(feats_a, feats_b). Each a is (B, C, H, W).",
+        "Per layer: ((a - b) ** 2).flatten(1).sum(dim=1) is one number per image, (B,). Add the layers.",
+        "return sum(((a - b) ** 2).flatten(1).sum(dim=1) for a, b in zip(feats_a, feats_b))",
+    ],
+    solution=("def feature_distance(feats_a, feats_b):\n"
+              "    total = 0\n"
+              "    for a, b in zip(feats_a, feats_b):                      # one layer at a time\n"
+              "        total = total + ((a - b) ** 2).flatten(1).sum(dim=1)  # (B,)\n"
+              "    return total\n"),
+    points=2,
+)
+
+
+class _ReferenceDecoder(nn.Module):
+    def __init__(self, latent_dim, channels=(16, 32)):
+        super().__init__()
+        self.net = models.ConvVAE(latent_dim, channels).decoder
+
+    def forward(self, z):
+        return torch.sigmoid(self.net(z))
+
+
+LAYOUT = ("Linear(latent_dim, c2 * 7 * 7), ReLU, Unflatten to (c2, 7, 7), ConvTranspose2d(c2, c1, 4, "
+          "stride=2, padding=1), ReLU, ConvTranspose2d(c1, 1, 4, stride=2, padding=1), sigmoid")
+
+
+class ConvDecoderExercise(BehaviourExercise):
+    """The learner's ``ConvDecoder`` class, checked by what its instances do."""
+
+    def behaviour(self, cls):
+        g = torch.Generator().manual_seed(SEED)
+        z = torch.randn(8, 20, generator=g)
+        model = build(cls, "`ConvDecoder(latent_dim=20)`", latent_dim=20)
+        x_hat = call("`decoder(z)`", model, z)
+        expect_tensor(x_hat, (8, 1, 28, 28), "decoder(z) for z of shape (8, 20)",
+                      "Two transposed convolutions with kernel 4, stride 2, padding 1 double 7 -> 14 "
+                      "-> 28; the Linear layer must give c2 * 7 * 7 numbers, unflattened to (c2, 7, 7).")
+        expect_probabilities(x_hat, "decoder(z)")
+        if not any(isinstance(m, nn.ConvTranspose2d) for m in model.modules()):
+            raise Problem("your decoder has no nn.ConvTranspose2d layer",
+                          ["The exercise is a convolutional decoder: after the Linear layer, the "
+                           "image grows by transposed convolutions (7 -> 14 -> 28)."])
+        expect_gradient_everywhere(model, x_hat.mean(), "mean pixel")
+        expect_parameter_count(model, _ReferenceDecoder(20), "ConvDecoder", LAYOUT)
+        small = build(cls, "`ConvDecoder(latent_dim=3, channels=(4, 8))`", latent_dim=3, channels=(4, 8))
+        out = call("`ConvDecoder(latent_dim=3, channels=(4, 8))(z)`", small, z[:5, :3],
+                   hints=lambda e: ["Take the code size and the channels from the arguments "
+                                    "latent_dim and channels, not fixed numbers."])
+        expect_tensor(out, (5, 1, 28, 28), "ConvDecoder(latent_dim=3, channels=(4, 8)) on z of shape (5, 3)",
+                      "Take the code size and the channels from the arguments, not fixed numbers.")
+        want = count_parameters(_ReferenceDecoder(3, (4, 8)))
+        if count_parameters(small) != want:
+            raise Problem(f"ConvDecoder(latent_dim=3, channels=(4, 8)) has {count_parameters(small)} "
+                          f"parameters, the layout gives {want}",
+                          ["Use channels = (c1, c2) for the layer sizes: c2 after the Linear layer, c1 "
+                           "between the two transposed convolutions."])
+        with torch.no_grad():
+            if is_affine(lambda v: torch.logit(model(v), eps=1e-7), 3 * z):
+                raise Problem("the decoder's logits are affine in z",
+                              ["It looks like the ReLUs are missing: one after the Linear layer, one "
+                               "between the transposed convolutions."],
+                              tried="codes z = 3 * N(0, I) of shape (8, 20)")
+        return (f"Tested: shapes (8, 20) -> (8, 1, 28, 28) and, with channels (4, 8), (5, 3) -> "
+                f"(5, 1, 28, 28); probabilities; gradients reach all {count_parameters(model)} "
+                "parameters; transposed convolutions; not affine.")
+
+
+ex3 = ConvDecoderExercise(
+    3,
+    "a convolutional decoder",
+    reference=_ReferenceDecoder,
+    hints=[
+        "Build the layers in __init__ with nn.Sequential, in the order of the docstring; forward "
+        "applies them and the sigmoid.",
+        "c1, c2 = channels; nn.Linear(latent_dim, c2 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (c2, 7, 7)), "
+        "then nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), nn.ReLU(), "
+        "nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1).",
+        "forward: return torch.sigmoid(self.net(z))  # (B, L) -> (B, 1, 28, 28)",
+    ],
+    solution=("class ConvDecoder(nn.Module):\n"
+              "    def __init__(self, latent_dim, channels=(16, 32)):\n"
+              "        super().__init__()\n"
+              "        c1, c2 = channels\n"
+              "        self.net = nn.Sequential(\n"
+              "            nn.Linear(latent_dim, c2 * 7 * 7), nn.ReLU(),  # (B, L) -> (B, c2 * 49)\n"
+              "            nn.Unflatten(1, (c2, 7, 7)),                   # -> (B, c2, 7, 7)\n"
+              "            nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1),\n"
+              "            nn.ReLU(),                                     # -> (B, c1, 14, 14)\n"
+              "            nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1),  # -> (B, 1, 28, 28)\n"
+              "        )\n\n"
+              "    def forward(self, z):\n"
+              "        return torch.sigmoid(self.net(z))\n"),
+    points=2,
+)
