@@ -58,9 +58,9 @@ def _decoder(relu=True, transposed=True, fixed=False, sigmoid=True):
             if transposed:
                 up = [nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), act(),
                       nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1)]
-            else:  # the same number of weights, but upsampling by interpolation
-                up = [nn.Upsample(scale_factor=2), nn.Conv2d(c2, c1, 4, padding="same"), act(),
-                      nn.Upsample(scale_factor=2), nn.Conv2d(c1, 1, 4, padding="same")]
+            else:  # upsampling by interpolation and plain convolutions
+                up = [nn.Upsample(scale_factor=2), nn.Conv2d(c2, c1, 3, padding=1), act(),
+                      nn.Upsample(scale_factor=2), nn.Conv2d(c1, 1, 3, padding=1)]
             self.net = nn.Sequential(nn.Linear(latent, c2 * 49), act(), nn.Unflatten(1, (c2, 7, 7)), *up)
 
         def forward(self, z):
