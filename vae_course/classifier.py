@@ -63,7 +63,7 @@ def classifier_recipe() -> Recipe:
     """How the judge is trained: grey-level MNIST, 3 epochs (1 on 10 000 images in fast mode)."""
     B = budget()
     return Recipe(loss="classifier_loss", binarize=False, n_train=B.pick(full=60_000, fast=10_000),
-                  epochs=B.pick(full=3, fast=1), lr=2e-3)
+                  epochs=B.pick(full=3, fast=1), lr=2e-3, schedule="constant")
 
 
 def load_classifier(retrain: bool = False, progress: bool = True) -> DigitClassifier:

@@ -171,12 +171,15 @@ def check_images(x: torch.Tensor, what: str = "images") -> None:
     if not torch.is_tensor(x) or not x.is_floating_point():
         raise ValueError(f"{what} must be a float tensor with values in [0, 1], got "
                          f"{type(x).__name__}{'' if not torch.is_tensor(x) else ' of ' + str(x.dtype)}.")
-    if x.numel() and not torch.isfinite(x).all():
+    if not x.numel():
+        return
+    lo, hi = torch.aminmax(x.detach())  # one pass over the data (it runs on every training batch)
+    if lo >= 0 and hi <= 1:             # False when either is NaN
+        return
+    if not torch.isfinite(x).all():
         raise ValueError(f"{what} contain NaN or infinite values.")
-    if x.numel() and (x.min() < 0 or x.max() > 1):
-        hint = " They look like 0..255 pixel values: divide by 255." if x.max() > 1.5 else ""
-        raise ValueError(f"{what} must lie in [0, 1], got values in "
-                         f"[{x.min().item():.3g}, {x.max().item():.3g}].{hint}")
+    hint = " They look like 0..255 pixel values: divide by 255." if hi > 1.5 else ""
+    raise ValueError(f"{what} must lie in [0, 1], got values in [{lo.item():.3g}, {hi.item():.3g}].{hint}")
 
 
 def batches(x: torch.Tensor, y: torch.Tensor | None = None, batch_size: int = 128,

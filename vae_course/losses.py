@@ -23,6 +23,21 @@ def _check_finite(**tensors: torch.Tensor) -> None:
             raise ValueError(f"{name} contains NaN or infinite values.")
 
 
+def _unit_range(t: torch.Tensor, name: str) -> tuple[float, float] | None:
+    """None when every value of ``t`` lies in [0, 1], else its (min, max) (NaN included).
+
+    One pass over ``t`` (``torch.aminmax``): these checks run on every training batch.
+    """
+    if not torch.is_tensor(t):
+        raise ValueError(f"{name} must be a tensor, got {type(t).__name__}.")
+    if not t.numel():
+        return None
+    lo, hi = torch.aminmax(t.detach().float() if not t.is_floating_point() else t.detach())
+    if lo >= 0 and hi <= 1:  # False when either is NaN
+        return None
+    return lo.item(), hi.item()
+
+
 def _check_same_shape(**tensors: torch.Tensor) -> None:
     shapes = {name: tuple(t.shape) for name, t in tensors.items()}
     if len(set(shapes.values())) > 1:
@@ -90,11 +105,14 @@ def bernoulli_log_likelihood(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tens
     Logs are clamped at -100 like ``F.binary_cross_entropy``.
     """
     _check_same_shape(x_hat=x_hat, x=x)
-    _check_finite(x_hat=x_hat, x=x)
-    if x.numel() and (x.min() < 0 or x.max() > 1):
-        raise ValueError(f"targets x must lie in [0, 1], got [{x.min():.3g}, {x.max():.3g}]"
-                         + (": divide 0..255 pixels by 255." if x.max() > 1.5 else "."))
-    if x_hat.numel() and (x_hat.min() < 0 or x_hat.max() > 1):
+    x_hat_range, x_range = _unit_range(x_hat, "x_hat"), _unit_range(x, "x")
+    if x_range is not None or x_hat_range is not None:
+        _check_finite(x_hat=x_hat, x=x)
+    if x_range is not None:
+        lo, hi = x_range
+        raise ValueError(f"targets x must lie in [0, 1], got [{lo:.3g}, {hi:.3g}]"
+                         + (": divide 0..255 pixels by 255." if hi > 1.5 else "."))
+    if x_hat_range is not None:
         raise ValueError("x_hat must be probabilities in [0, 1] (did you forget the sigmoid?).")
     bce = F.binary_cross_entropy(x_hat, x, reduction="none")
     return -bce.reshape(len(x), -1).sum(dim=1)

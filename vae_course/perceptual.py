@@ -65,7 +65,7 @@ def feature_net_loss(model, x, y) -> torch.Tensor:
 def feature_net_recipe() -> Recipe:
     """How :class:`FeatureNet` is trained: one epoch on grey-level MNIST (10 000 images in fast mode)."""
     return Recipe(loss="feature_net_loss", binarize=False,
-                  n_train=budget().pick(full=60_000, fast=10_000), epochs=1, lr=2e-3)
+                  n_train=budget().pick(full=60_000, fast=10_000), epochs=1, lr=2e-3, schedule="constant")
 
 
 def load_feature_net(retrain: bool = False, progress: bool = True) -> FeatureNet:

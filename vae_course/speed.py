@@ -1,30 +1,33 @@
-"""The course's fast path: the same VAE, the same objective, fewer seconds.
+"""The course's fastest path: the same VAE, the same objective, fewer seconds.
 
-Three changes that do not change what is computed, only how fast (measured by ``vae_course.bench``):
+What the notebooks already get from ``train.fit`` and :class:`~vae_course.train.Recipe`:
 
-- :func:`vae_loss_logits`: the decoder's last layer gives logits; ``sigmoid`` and the Bernoulli
-  log-likelihood are fused into one ``binary_cross_entropy_with_logits`` (one pass over the
-  ``(B, 784)`` pixels instead of three, and no ``log(0)`` to clamp);
-- :func:`fused_adam`: Adam updating all parameters in one fused kernel instead of a Python loop over
-  parameter tensors and a dozen small ops each;
-- ``fit(..., schedule="one-cycle")``: the learning rate warms up to a peak above the usual 1e-3 and
-  decays to almost zero over the run, so the same quality needs fewer epochs.
+- fused Adam (``train.adam``, ``fit``'s default optimizer): one kernel updates every parameter;
+- the recipe's one-cycle schedule: the learning rate warms up to 8e-3 and decays to almost zero,
+  so the quality of 8 epochs at a constant 1e-3 comes in 4 (``RECIPE``, the ``Recipe`` defaults).
 
-Use them with the course's own ``VAE`` and ``fit``::
+One more change, for the benchmark and for anyone who wants the last few percent:
+:func:`vae_loss_logits`, where the decoder's last layer gives logits and ``sigmoid`` and the
+Bernoulli log-likelihood are fused into one ``binary_cross_entropy_with_logits`` (one pass over the
+``(B, 784)`` pixels instead of three, no input checks). The notebooks keep ``losses.vae_loss``,
+whose checks name a learner's mistakes. Use it with the course's own ``VAE`` and ``fit``::
 
     model = VAE(latent_dim=20, hidden=(400,))
     fit(model, vae_loss_logits, x_train, epochs=RECIPE["epochs"], batch_size=RECIPE["batch_size"],
-        lr=RECIPE["lr"], schedule="one-cycle", optimizer=fused_adam(model, RECIPE["lr"]))
+        lr=RECIPE["lr"], schedule=RECIPE["schedule"])
 """
 
 import torch
 from torch.nn import functional as F
 
 from .models import flatten_images
+from .train import Recipe
 
-RECIPE = {"batch_size": 128, "lr": 8e-3, "epochs": 4, "schedule": "one-cycle"}
-"""The course's recommended recipe for the 784-400-20 VAE on MNIST, chosen by measurement (the
-README's "Numbers"): the fewest epochs of a one-cycle schedule whose test loss reaches 106 nats."""
+RECIPE = {"batch_size": Recipe.batch_size, "lr": Recipe.lr, "epochs": Recipe.epochs,
+          "schedule": Recipe.schedule}
+"""The course's recipe (the defaults of :class:`~vae_course.train.Recipe`), chosen by measurement
+(the README's "Numbers"): the fewest epochs of a one-cycle schedule whose test loss reaches 106 nats
+for the 784-400-20 VAE on MNIST."""
 
 
 def vae_loss_logits(model, x: torch.Tensor, y=None, beta: float = 1.0) -> torch.Tensor:
@@ -43,8 +46,3 @@ def vae_loss_logits(model, x: torch.Tensor, y=None, beta: float = 1.0) -> torch.
     rec = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")   # summed over B and pixels
     kl = 0.5 * (logvar.exp() + mu**2 - 1.0 - logvar).sum()                 # summed over B and units
     return (rec + beta * kl) / len(x)
-
-
-def fused_adam(model: torch.nn.Module, lr: float = 1e-3) -> torch.optim.Adam:
-    """Adam over ``model``'s parameters in one fused kernel (PyTorch >= 2.4 on CPU and CUDA)."""
-    return torch.optim.Adam(model.parameters(), lr=lr, fused=True)

@@ -136,7 +136,7 @@ def throughput_rows(device: str, tiny: bool) -> list[Row]:
             target=3, baseline_note=" (DataLoader + ToTensor)",
             course_note=" (`fit`, logits loss, fused Adam)"),
         Row(1, f"the same, `fit` as the notebooks call it today, images/s{on}", base, today,
-            course_note=" (`vae_loss`, Adam)"),
+            course_note=" (`vae_loss`, fused Adam)"),
         Row(1, f"arithmetic efficiency: images/s × {flops / 1e6:.2f} MFLOP ÷ "
                f"{peak / 1e9:,.0f} GFLOP/s (float32 `torch.mm` peak){on}",
             100 * base * flops / peak, 100 * fast * flops / peak, fmt=".1f", compare=False,

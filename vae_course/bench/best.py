@@ -13,8 +13,8 @@ import time
 from ..data import binarize_dynamic, binarize_fixed, load_dataset
 from ..evaluate import log_px, negative_elbo
 from ..models import VAE
-from ..speed import fused_adam, vae_loss_logits
-from ..train import fit
+from ..speed import vae_loss_logits
+from ..train import adam, fit
 
 BEST = {"latent_dim": 50, "hidden": (512, 512), "batch_size": 256, "lr": 3e-3}
 """The configuration: architecture, batch size and the one-cycle schedule's peak learning rate."""
@@ -30,7 +30,7 @@ def epochs_that_fit(seconds: float, x, config: dict, device="cpu", batches: int 
     for _ in range(2):  # the first run warms up (allocations, thread pool), the second is timed
         start = time.perf_counter()
         fit(probe, vae_loss_logits, x[:n], epochs=1, batch_size=config["batch_size"],
-            optimizer=fused_adam(probe, config["lr"]), transform=binarize_dynamic, progress=False,
+            optimizer=adam(probe, config["lr"]), transform=binarize_dynamic, progress=False,
             device=device)
         seconds_per_run.append(time.perf_counter() - start)
     rate = n / seconds_per_run[-1]
@@ -54,7 +54,7 @@ def best_vae(seconds: float = 300.0, K: int = 1000, n_test: int = 2000, n_train:
     epochs, rate = epochs_that_fit(seconds, x, config, device)
     model = VAE(config["latent_dim"], config["hidden"])
     fit(model, vae_loss_logits, x, epochs, batch_size=config["batch_size"], lr=config["lr"],
-        schedule="one-cycle", optimizer=fused_adam(model, config["lr"]), transform=binarize_dynamic,
+        schedule="one-cycle", optimizer=adam(model, config["lr"]), transform=binarize_dynamic,
         progress=False, device=device)
     x_test = x_test.to(device)
     train_seconds = time.perf_counter() - start

@@ -21,8 +21,8 @@ import torch
 
 from ..data import load_dataset
 from ..models import VAE
-from ..speed import RECIPE, fused_adam, vae_loss_logits
-from ..train import evaluate, fit, seed_everything
+from ..speed import RECIPE, vae_loss_logits
+from ..train import adam, evaluate, fit, seed_everything
 from .throughput import ExamplesVAE, examples_loaders, examples_loss, examples_train_epoch
 
 
@@ -78,7 +78,7 @@ def course_time_to(target: float = 106.0, device="cpu", recipe: dict = RECIPE, e
     x_test, _ = load_dataset("mnist", "test")
     x = x[:n_train]
     model = VAE(latent_dim=20, hidden=(400,))
-    opt = fused_adam(model, recipe["lr"])
+    opt = adam(model, recipe["lr"])
     fit(model, vae_loss_logits, x, recipe["epochs"], batch_size=recipe["batch_size"], lr=recipe["lr"],
         schedule=recipe["schedule"], optimizer=opt, progress=False, device=device)
     losses = [evaluate(model, vae_loss_logits, x_test.to(device))]

@@ -6,8 +6,8 @@ for one epoch on MNIST, one after the other in the same process:
 - **pytorch/examples**: torchvision ``MNIST`` with ``ToTensor()`` per image and a ``DataLoader``
   (as in pytorch/examples ``vae/main.py`` on a CPU: ``num_workers=0``), its model and loss verbatim;
 - **course, as the notebooks train**: ``load_dataset`` once into a tensor, then ``train.fit`` with
-  ``losses.vae_loss`` and plain Adam;
-- **course, fast path**: the same ``fit`` with :mod:`vae_course.speed`'s logits loss and fused Adam.
+  ``losses.vae_loss`` and ``fit``'s default optimizer (fused Adam, ``train.adam``);
+- **course, fast path**: the same ``fit`` with :mod:`vae_course.speed`'s logits loss.
 
 The arithmetic efficiency is images/s x FLOPs per image / the float32 matmul rate this machine
 reaches in one large ``torch.mm`` (:func:`matmul_peak`), measured in the same run.
@@ -22,7 +22,7 @@ from torch.nn import functional as F
 from ..data import data_root, load_dataset
 from ..losses import vae_loss
 from ..models import VAE
-from ..speed import fused_adam, vae_loss_logits
+from ..speed import vae_loss_logits
 from ..train import fit, seed_everything
 
 
@@ -92,14 +92,14 @@ def baseline_epoch(device="cpu", max_batches: int | None = None) -> tuple[int, f
 def course_epoch(device="cpu", max_batches: int | None = None, fast: bool = True
                  ) -> tuple[int, float]:
     """One epoch of ``fit``, loading the data into memory included; returns (images, seconds).
-    ``fast``: :mod:`vae_course.speed`'s logits loss and fused Adam, else the notebooks' defaults."""
+    ``fast``: :mod:`vae_course.speed`'s logits loss, else ``losses.vae_loss`` as the notebooks train;
+    both with ``fit``'s fused Adam."""
     start = time.perf_counter()
     x, _ = load_dataset("mnist", "train")
     if max_batches is not None:
         x = x[: max_batches * 128]
     model = VAE(latent_dim=20, hidden=(400,))
-    loss_fn, opt = (vae_loss_logits, fused_adam(model, 1e-3)) if fast else (vae_loss, None)
-    fit(model, loss_fn, x, epochs=1, optimizer=opt, progress=False, device=device)
+    fit(model, vae_loss_logits if fast else vae_loss, x, epochs=1, progress=False, device=device)
     return len(x), time.perf_counter() - start
 
 

@@ -24,10 +24,10 @@ from .latent_explorer import latent_explorer
 def course_recipe(loss: str) -> Recipe:
     """The recipe of notebooks 04-06's main 2-D models (``loss``: ``"ae"``, ``"vae"`` or ``"cvae"``).
 
-    Full mode: 60 000 images, 8 epochs; fast mode: 5 000 images, 2 epochs (as in the notebooks).
+    Full mode: 60 000 images, 4 epochs; fast mode: 5 000 images, 2 epochs (as in the notebooks).
     """
     B = budget()
-    return Recipe(loss=loss, n_train=B.pick(full=60_000, fast=5_000), epochs=B.pick(full=8, fast=2))
+    return Recipe(loss=loss, n_train=B.pick(full=60_000, fast=5_000), epochs=B.pick(full=4, fast=2))
 
 
 def load_vae(progress: bool = True) -> VAE:
