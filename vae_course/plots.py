@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.collections import EllipseCollection
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 DIGIT_CMAP = "tab10"
 DIGIT_COLORS = plt.get_cmap(DIGIT_CMAP).colors[:10]
@@ -320,6 +321,7 @@ def loss_curves(histories: dict, ax=None, title: str | None = None, ylabel: str 
             ax.plot(range(1, len(h.test_loss) + 1), h.test_loss, "-o", color=color, markersize=3,
                     label=f"{name} (test)")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs only: no tick at 1.5
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)

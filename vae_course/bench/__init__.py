@@ -23,7 +23,7 @@ import torch
 
 from .best import best_vae
 from .course import run_course
-from .quality import baseline_time_to, course_time_to
+from .quality import baseline_time_to, course_time_to, notebook_recipe
 from .throughput import ExamplesVAE, baseline_epoch, course_epoch, flops_per_image, matmul_peak
 
 BURDA_2016_NLL = 86.76
@@ -113,7 +113,7 @@ def device_rows(device: str, tiny: bool, parts=(1, 2, 3)) -> tuple[list[Row], st
         rows += throughput_rows(device, tiny)
     if 2 in parts:
         row, losses = time_to_quality_row(device, tiny)
-        rows.append(row)
+        rows += [row, *notebook_recipe_rows(device, tiny)]
         details.append(losses)
     if 3 in parts:
         best_rows, best_details = best_vae_rows(device, tiny)
@@ -163,6 +163,22 @@ def time_to_quality_row(device: str, tiny: bool) -> tuple[Row, str]:
     losses = (f"test loss at each evaluation: pytorch/examples {[round(v, 2) for v in b['test_loss']]}"
               f", course {[round(v, 2) for v in c['test_loss']]}")
     return row, losses
+
+
+def notebook_recipe_rows(device: str, tiny: bool) -> list[Row]:
+    """Part 2, the notebooks' side: their 2-D VAE by the old recipe and by the course's."""
+    on = "" if device == "cpu" else f" [{device}]"
+    epochs = (2, 1) if tiny else (8, 4)
+    r = notebook_recipe(device, n_train=512 if tiny else None, epochs=epochs)
+    (old_loss, old_s), (new_loss, new_s) = r["old"], r["course"]
+    return [
+        Row(2, f"notebooks 04-06's 2-D VAE (784-400-2, binarized MNIST): test −ELBO, nats; old recipe "
+               f"against the course's{on}", old_loss, new_loss, fmt=".2f", better="lower", compare=False,
+            baseline_note=f" ({_epochs(epochs[0])}, constant 1e-3)",
+            course_note=f" ({_epochs(epochs[1])}, one-cycle to 8e-3)"),
+        Row(2, f"the same: training seconds{on}", old_s, new_s, fmt=",.1f", better="lower",
+            baseline_note=" s", course_note=" s"),
+    ]
 
 
 def best_vae_rows(device: str, tiny: bool) -> tuple[list[Row], str]:
