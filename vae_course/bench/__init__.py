@@ -184,7 +184,8 @@ def notebook_recipe_rows(device: str, tiny: bool) -> list[Row]:
 def best_vae_rows(device: str, tiny: bool) -> tuple[list[Row], str]:
     """Part 3: the best VAE in five minutes, its test -ELBO and -log p(x)."""
     on = "" if device == "cpu" else f" [{device}]"
-    best = best_vae(**({"seconds": 1, "K": 4, "n_test": 8, "n_train": 512} if tiny else {}),
+    budget = 1 if tiny else 300
+    best = best_vae(**({"K": 4, "n_test": 8, "n_train": 512} if tiny else {}), seconds=budget,
                     device=device)
     rows = [
         Row(3, f"best VAE in {best['train_seconds']:.0f} s ({_epochs(best['epochs'])}, "
@@ -195,6 +196,9 @@ def best_vae_rows(device: str, tiny: bool) -> tuple[list[Row], str]:
                f"{best['n_test']:,} test images, nats{on}", BURDA_2016_NLL, best["nll"], fmt=".2f",
             better="lower", compare=False, target=88.0,
             baseline_note=" (Burda et al. 2016, 3,280 passes)", course_note=f" ± {best['nll_se']:.2f}"),
+        Row(3, f"the same: training wall time, calibration included, seconds{on}", None,
+            best["train_seconds"], fmt=",.0f", better="lower", compare=False, target=budget,
+            course_note=" s"),
     ]
     return rows, (f"best VAE: {best['images_per_second']:,.0f} images/s, evaluation "
                   f"{best['eval_seconds']:.0f} s")
