@@ -171,15 +171,27 @@ def check_images(x: torch.Tensor, what: str = "images") -> None:
     if not torch.is_tensor(x) or not x.is_floating_point():
         raise ValueError(f"{what} must be a float tensor with values in [0, 1], got "
                          f"{type(x).__name__}{'' if not torch.is_tensor(x) else ' of ' + str(x.dtype)}.")
-    if not x.numel():
-        return
-    lo, hi = torch.aminmax(x.detach())  # one pass over the data (it runs on every training batch)
-    if lo >= 0 and hi <= 1:             # False when either is NaN
+    outside = outside_unit_interval(x)
+    if outside is None:
         return
     if not torch.isfinite(x).all():
         raise ValueError(f"{what} contain NaN or infinite values.")
+    lo, hi = outside
     hint = " They look like 0..255 pixel values: divide by 255." if hi > 1.5 else ""
-    raise ValueError(f"{what} must lie in [0, 1], got values in [{lo.item():.3g}, {hi.item():.3g}].{hint}")
+    raise ValueError(f"{what} must lie in [0, 1], got values in [{lo:.3g}, {hi:.3g}].{hint}")
+
+
+def outside_unit_interval(t: torch.Tensor) -> tuple[float, float] | None:
+    """None when every value of the tensor ``t`` lies in [0, 1], else its (min, max), NaN included.
+
+    One pass over ``t`` (``torch.aminmax``): the checks that call it run on every training batch.
+    """
+    if not t.numel():
+        return None
+    lo, hi = torch.aminmax(t.detach() if t.is_floating_point() else t.detach().float())
+    if lo >= 0 and hi <= 1:  # False when either is NaN
+        return None
+    return lo.item(), hi.item()
 
 
 def batches(x: torch.Tensor, y: torch.Tensor | None = None, batch_size: int = 128,

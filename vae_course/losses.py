@@ -12,6 +12,8 @@ import numbers
 import torch
 from torch.nn import functional as F
 
+from .data import outside_unit_interval
+
 LOG_2PI = math.log(2 * math.pi)
 
 
@@ -21,21 +23,6 @@ def _check_finite(**tensors: torch.Tensor) -> None:
             raise ValueError(f"{name} must be a tensor, got {type(t).__name__}.")
         if not torch.isfinite(t).all():
             raise ValueError(f"{name} contains NaN or infinite values.")
-
-
-def _unit_range(t: torch.Tensor, name: str) -> tuple[float, float] | None:
-    """None when every value of ``t`` lies in [0, 1], else its (min, max) (NaN included).
-
-    One pass over ``t`` (``torch.aminmax``): these checks run on every training batch.
-    """
-    if not torch.is_tensor(t):
-        raise ValueError(f"{name} must be a tensor, got {type(t).__name__}.")
-    if not t.numel():
-        return None
-    lo, hi = torch.aminmax(t.detach().float() if not t.is_floating_point() else t.detach())
-    if lo >= 0 and hi <= 1:  # False when either is NaN
-        return None
-    return lo.item(), hi.item()
 
 
 def _check_same_shape(**tensors: torch.Tensor) -> None:
@@ -105,7 +92,7 @@ def bernoulli_log_likelihood(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tens
     Logs are clamped at -100 like ``F.binary_cross_entropy``.
     """
     _check_same_shape(x_hat=x_hat, x=x)
-    x_hat_range, x_range = _unit_range(x_hat, "x_hat"), _unit_range(x, "x")
+    x_hat_range, x_range = outside_unit_interval(x_hat), outside_unit_interval(x)
     if x_range is not None or x_hat_range is not None:
         _check_finite(x_hat=x_hat, x=x)
     if x_range is not None:
