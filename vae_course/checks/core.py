@@ -34,7 +34,10 @@ An exercise whose answer is a value (a top-level ``beta = ...``) is a plain :cla
 
 A check cell is graded by nbgrader through its hidden line ``exN.assert_passed()``, which raises
 unless the check just above it passed; the course's own grader (``vae_course.instructor.grade``)
-does not trust the kernel's ``exN`` and runs the checks itself (``vae_course.instructor.in_kernel``).
+does not trust the kernel's ``exN``. For a :class:`FunctionExercise` it splits the check in two:
+:meth:`FunctionExercise.run` (the learner's function on the cases ``hidden(seed)`` draws, in the
+submission's kernel) and :meth:`FunctionExercise.judge` (the verdict from those outcomes, in the
+grader's own process, with the reference there).
 """
 
 from __future__ import annotations
@@ -72,6 +75,16 @@ class Result:
 
     def _ipython_display_(self) -> None:
         """``check`` has already printed the feedback: show nothing more under the cell."""
+
+
+@dataclass
+class Outcome:
+    """What a learner's function did on one case: ``kind`` is ``"returned"`` (with its ``value``),
+    ``"raised"``, ``"not attempted"`` or ``"not callable"``, with a ``detail`` for the feedback."""
+
+    kind: str
+    value: Any = None
+    detail: str = ""
 
 
 class Case:
@@ -336,42 +349,75 @@ class FunctionExercise(Exercise):
     exception is reported with its type, message and the inputs. ``seed``: when set, every call
     (learner's, reference's, mistakes') starts from ``torch.manual_seed(seed)``, for exercises that
     draw random numbers; the notebook's own random state is left as it was.
+
+    ``hidden``: ``hidden(seed) -> [Case, ...]``, the grader's cases: new inputs of the same kinds as
+    ``cases``, drawn from ``seed`` (which the grader draws afresh for every run, so that no answer can
+    be written for known inputs). It must be deterministic in ``seed`` and use no global random state.
     """
 
     def __init__(self, number: int, title: str, reference: Callable, cases: Sequence[Case], *,
-                 seed: int | None = None, **options: Any):
+                 seed: int | None = None, hidden: Callable[[int], Sequence[Case]] | None = None,
+                 **options: Any):
         super().__init__(number, title, reference, **options)
-        self.cases, self.seed = list(cases), seed
+        self.cases, self.seed, self.hidden = list(cases), seed, hidden
+
+    def hidden_cases(self, seed: int) -> list[Case]:
+        """The grader's cases for ``seed`` (see ``hidden``)."""
+        if self.hidden is None:
+            raise ValueError(f"exercise {self.number} ({self.title}) has no hidden cases")
+        return list(self.hidden(seed))
 
     def evaluate(self, answer: Any) -> Result:
+        return self.judge(self.cases, self.run(answer, self.cases))
+
+    def run(self, answer: Any, cases: Sequence[Case]) -> list[Outcome]:
+        """What ``answer`` does on each of ``cases``: the part of a check that runs the learner's
+        code. It stops at the first case that raises or is not attempted."""
         if answer is Ellipsis:
-            return self.not_attempted()
+            return [Outcome(NOT_ATTEMPTED)]
         if not callable(answer):
-            return self.failed(f"ex{self.number}.check expects your function itself, without "
-                               f"calling it, e.g. ex{self.number}.check(my_function); what it "
-                               f"got: {describe(answer)}")
-        gots = []
-        for case in self.cases:
+            return [Outcome("not callable", detail=describe(answer))]
+        outcomes = []
+        for case in cases:
             try:
                 got = self._call(answer, case)
             except NotImplementedError as e:
                 placeholder = str(e) == "" or str(e).startswith(f"Exercise {self.number}:")
-                return self.not_attempted("" if placeholder
-                                          else f"it stopped at NotImplementedError: {e}")
+                return outcomes + [Outcome(NOT_ATTEMPTED, detail="" if placeholder else
+                                           f"it stopped at NotImplementedError: {e}")]
             except Exception as e:
-                return self.failed(f"your function raised {type(e).__name__}: {e}",
-                                   tried=self._describe_case(case))
+                return outcomes + [Outcome("raised", detail=f"{type(e).__name__}: {e}")]
             if got is Ellipsis:
-                return self.not_attempted()
-            gots.append(got)
-        expecteds = [self._call(self.reference, case) for case in self.cases]
-        for k, (case, got, expected) in enumerate(zip(self.cases, gots, expecteds, strict=True)):
+                return outcomes + [Outcome(NOT_ATTEMPTED)]
+            outcomes.append(Outcome("returned", value=got))
+        return outcomes
+
+    def judge(self, cases: Sequence[Case], outcomes: Sequence[Outcome]) -> Result:
+        """The verdict on ``outcomes`` (from :meth:`run`, here or in another process) for ``cases``:
+        the reference and the named mistakes run here, on the same cases."""
+        for case, outcome in zip(cases, outcomes):
+            if outcome.kind == NOT_ATTEMPTED:
+                return self.not_attempted(outcome.detail)
+            if outcome.kind == "not callable":
+                return self.failed(f"ex{self.number}.check expects your function itself, without "
+                                   f"calling it, e.g. ex{self.number}.check(my_function); what it "
+                                   f"got: {outcome.detail}")
+            if outcome.kind == "raised":
+                return self.failed(f"your function raised {outcome.detail}",
+                                   tried=self._describe_case(case))
+            if outcome.kind != "returned":
+                return self.failed(f"the check got an outcome it does not know: {outcome.kind!r}")
+        if len(outcomes) != len(cases):
+            return self.failed("the answer did not return a result for every case")
+        gots = [o.value for o in outcomes]
+        expecteds = [self._call(self.reference, case) for case in cases]
+        for k, (case, got, expected) in enumerate(zip(cases, gots, expecteds, strict=True)):
             problem = self.compare(got, expected)
             if problem:
-                variants = [self._variant_outputs(m.like) for m in self.mistakes]
+                variants = [self._variant_outputs(m.like, cases) for m in self.mistakes]
                 return self.failed(problem, self.diagnose(gots, expecteds, variants, k),
                                    tried=self._describe_case(case))
-        return self.passed("Tested on: " + "; ".join(c.name for c in self.cases) + ".")
+        return self.passed("Tested on: " + "; ".join(c.name for c in cases) + ".")
 
     def _call(self, fn: Callable, case: Case) -> Any:
         args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
@@ -381,11 +427,11 @@ class FunctionExercise(Exercise):
             torch.manual_seed(self.seed)
             return fn(*args, **kwargs)
 
-    def _variant_outputs(self, variant: Callable | None) -> list | None:
+    def _variant_outputs(self, variant: Callable | None, cases: Sequence[Case]) -> list | None:
         if variant is None:
             return None
         try:
-            return [self._call(variant, case) for case in self.cases]
+            return [self._call(variant, case) for case in cases]
         except Exception:
             return None
 

@@ -20,6 +20,25 @@ def _random_images(*shape: int, seed: int) -> torch.Tensor:
     return torch.randint(0, 256, shape, dtype=torch.uint8, generator=generator)
 
 
+def _hidden_cases(seed: int) -> list[Case]:
+    """The grader's cases for ``seed``: the five kinds of the public cases, with batch sizes, the
+    order of the 256 values and the random pixels all drawn from ``seed``."""
+    g = torch.Generator().manual_seed(seed)
+    n = torch.randint(1, 6, (4,), generator=g).tolist()  # four batch sizes, 1..5
+    image_seeds = torch.randint(0, 2**62, (2,), generator=g).tolist()
+    every_value = (torch.randperm(784, generator=g) % 256).to(torch.uint8).reshape(1, 28, 28)
+    return [
+        Case(f"hidden case: {n[0]} all-black images (every pixel 0)",
+             torch.zeros(n[0], 28, 28, dtype=torch.uint8)),
+        Case(f"hidden case: {n[1]} all-white images with a channel dimension (every pixel 255)",
+             torch.full((n[1], 1, 28, 28), 255, dtype=torch.uint8)),
+        Case("hidden case: one image holding every value 0..255, shuffled", every_value),
+        Case(f"hidden case: {n[2]} random images", _random_images(n[2], 28, 28, seed=image_seeds[0])),
+        Case(f"hidden case: {n[3]} random images with a channel dimension",
+             _random_images(n[3], 1, 28, 28, seed=image_seeds[1])),
+    ]
+
+
 def _is_tensor_with(dtype: torch.dtype):
     return lambda got, expected: isinstance(got, torch.Tensor) and got.dtype == dtype
 
@@ -36,6 +55,7 @@ ex1 = FunctionExercise(
         Case("random images", _random_images(4, 28, 28, seed=0)),
         Case("random images with a channel dimension", _random_images(3, 1, 28, 28, seed=1)),
     ],
+    hidden=_hidden_cases,
     mistakes=[
         Mistake("It looks like you used integer division (//): it rounds down, so every pixel "
                 "becomes 0 or 1. Use / on a float tensor.",

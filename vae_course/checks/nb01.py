@@ -25,16 +25,17 @@ def _iw_reference(log_joint, log_q, z):
     return importance_weighted_bound(log_joint(z) - log_q(z))
 
 
-def _problem(seed, n, exact_posterior=False, shift=0.0):
-    """(log_joint, log_q, z) for a small linear-Gaussian model; q is the posterior or a guess."""
-    model = random_linear_gaussian(D=4, d=2, sigma2=0.3, seed=seed)
+def _problem(seed, n, exact_posterior=False, shift=0.0, D=4, d=2):
+    """(log_joint, log_q, z) for a small linear-Gaussian model (x: D numbers, z: d); q is the
+    posterior or a guess. Everything is drawn from ``seed`` (0 <= seed < 2**62)."""
+    model = random_linear_gaussian(D=D, d=d, sigma2=0.3, seed=seed)
     g = torch.Generator().manual_seed(seed + 100)
     x, _ = model.sample(1, generator=g)
     x = x[0] + shift
     m, S = model.posterior(x)
     q = MultivariateNormal(m, S) if exact_posterior else MultivariateNormal(m + 0.5, 2.0 * S)
     L = torch.linalg.cholesky(q.covariance_matrix)
-    z = q.loc + torch.randn(n, 2, generator=g, dtype=torch.float64) @ L.T  # (n, 2) samples of q
+    z = q.loc + torch.randn(n, d, generator=g, dtype=torch.float64) @ L.T  # (n, d) samples of q
 
     def log_joint(z):
         return model.log_joint(x, z)
@@ -52,6 +53,37 @@ def _cases(n):
     ]
 
 
+def _hidden_cases(seed):
+    """The grader's cases for ``seed``: the four kinds of ``_cases``, each from its own random
+    model, with the number of samples, the sizes of x and z and the shift of the far x drawn too."""
+    g = torch.Generator().manual_seed(seed)
+    models = torch.randint(0, 2**62, (4,), generator=g).tolist()
+    n = torch.randint(20, 81, (3,), generator=g).tolist()
+    d = torch.randint(1, 4, (4,), generator=g).tolist()                   # z: 1 to 3 numbers
+    D = [k + int(torch.randint(2, 4, (), generator=g)) for k in d]        # x: 2 or 3 more
+    # the far x: moved along a random direction, as far as it takes for every log-weight to lie
+    # below -1000 (exp underflows below -745), like the public case's -2700
+    direction = torch.randn(D[2], generator=g, dtype=torch.float64)
+    shift = float(torch.empty(()).uniform_(20.0, 30.0, generator=g)) * direction / direction.norm()
+    while True:
+        far = _problem(seed=models[2], n=n[2], shift=shift * D[2] ** 0.5, D=D[2], d=d[2])
+        log_w = far[0](far[2]) - far[1](far[2])
+        if log_w.max() < -1000:
+            break
+        shift = 1.5 * shift
+    return [
+        Case(f"hidden case: q = the exact posterior, {n[0]} samples of a {d[0]}-D z (every "
+             "log-weight equals log p(x))",
+             *_problem(seed=models[0], n=n[0], exact_posterior=True, D=D[0], d=d[0])),
+        Case(f"hidden case: q = a shifted, widened guess, {n[1]} samples of a {d[1]}-D z",
+             *_problem(seed=models[1], n=n[1], D=D[1], d=d[1])),
+        Case(f"hidden case: an x far from the data, {n[2]} samples (log-weights around "
+             f"{log_w.mean().item():.0f})", *far),
+        Case(f"hidden case: a single sample of a {d[3]}-D z",
+             *_problem(seed=models[3], n=1, D=D[3], d=d[3])),
+    ]
+
+
 def _mean_of_weights(log_joint, log_q, z):
     return torch.log(torch.exp(log_joint(z) - log_q(z)).mean())
 
@@ -61,6 +93,7 @@ ex1 = FunctionExercise(
     "the Monte-Carlo ELBO",
     reference=_mc_elbo_reference,
     cases=_cases(50),
+    hidden=_hidden_cases,
     rtol=1e-7,
     atol=1e-8,
     check_dtype=False,
@@ -87,6 +120,7 @@ ex2 = FunctionExercise(
     "the importance-weighted bound",
     reference=_iw_reference,
     cases=_cases(50),
+    hidden=_hidden_cases,
     rtol=1e-7,
     atol=1e-8,
     check_dtype=False,

@@ -49,11 +49,36 @@ def _cases_ex1():
     ]
 
 
+def _hidden_ex1(seed):
+    """The grader's cases for ``seed``: the four kinds of ``_cases_ex1`` (q = p, only the means
+    differ, only the variances differ, both random) with random values, batch sizes and widths."""
+    g = torch.Generator().manual_seed(seed)
+    B = torch.randint(1, 7, (4,), generator=g).tolist()
+    D = torch.randint(1, 9, (4,), generator=g).tolist()
+
+    def randn(k, scale=1.0):
+        return scale * torch.randn(B[k], D[k], generator=g)
+
+    same_mu, same_logvar = randn(0), randn(0)
+    shared_logvar, shared_mu = randn(1), randn(2)
+    return [
+        Case(f"hidden case: q = p, a random diagonal Gaussian, batch of {B[0]}, {D[0]} dims: the "
+             "KL must be 0", same_mu, same_logvar, same_mu.clone(), same_logvar.clone()),
+        Case(f"hidden case: q and p with the same variances, only the means differ, batch of "
+             f"{B[1]}, {D[1]} dims", randn(1, 2.0), shared_logvar, randn(1, 2.0), shared_logvar.clone()),
+        Case(f"hidden case: q and p with the same means, only the variances differ, batch of "
+             f"{B[2]}, {D[2]} dims", shared_mu, randn(2, 1.5), shared_mu.clone(), randn(2, 1.5)),
+        Case(f"hidden case: random q and p, batch of {B[3]}, {D[3]} dims",
+             *[randn(3) for _ in range(4)]),
+    ]
+
+
 ex1 = FunctionExercise(
     1,
     "the diagonal Gaussian KL",
     reference=_kl_diag_reference,
     cases=_cases_ex1(),
+    hidden=_hidden_ex1,
     mistakes=[
         Mistake("It looks like the 1/2 in front is missing: every term is twice too large.",
                 like=_diag_variant(half=1.0)),
@@ -125,11 +150,40 @@ def _cases_ex2():
     ]
 
 
+def _hidden_ex2(seed):
+    """The grader's cases for ``seed``: the four kinds of ``_cases_ex2``, with random values and
+    sizes: identical Gaussians, a diagonal one against N(0, I) (float32), two correlated ones, and
+    150 to 250 dimensions at a scale where det underflows to 0 (float64)."""
+    g = torch.Generator().manual_seed(seed)
+    d_same, d_diag, d_corr = torch.randint(2, 6, (3,), generator=g).tolist()
+    d_big = int(torch.randint(150, 251, (), generator=g))
+    scale = float(torch.empty(()).uniform_(5e-4, 2e-3, generator=g))  # det < scale ** d_big ~ 1e-450
+
+    def randn(d):
+        return torch.randn(d, generator=g, dtype=torch.float64)
+
+    mu, cov = randn(d_same), _spd(d_same, g)
+    variances = torch.empty(d_diag).uniform_(0.2, 5.0, generator=g)
+    return [
+        Case(f"hidden case: identical correlated {d_same}-D Gaussians: the KL must be 0",
+             mu, cov, mu.clone(), cov.clone()),
+        Case(f"hidden case: N(0, diag({', '.join(f'{v:.2f}' for v in variances)})) vs N(0, I): "
+             "matches the diagonal formula", torch.zeros(d_diag), torch.diag(variances),
+             torch.zeros(d_diag), torch.eye(d_diag)),
+        Case(f"hidden case: correlated {d_corr}-D Gaussians", randn(d_corr), _spd(d_corr, g),
+             randn(d_corr), _spd(d_corr, g)),
+        Case(f"hidden case: {d_big}-D, correlated covariances of scale {scale:.1e}: det underflows "
+             "to 0, log det must not", 0.05 * randn(d_big), _spd(d_big, g, scale=scale),
+             0.05 * randn(d_big), _spd(d_big, g, scale=2 * scale)),
+    ]
+
+
 ex2 = FunctionExercise(
     2,
     "the full-covariance Gaussian KL",
     reference=_kl_full_reference,
     cases=_cases_ex2(),
+    hidden=_hidden_ex2,
     rtol=1e-5,
     atol=1e-6,
     check_dtype=False,

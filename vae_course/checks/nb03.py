@@ -7,6 +7,8 @@ the Monte-Carlo estimate of the gradient of E[f(z)], z = mu + exp(log_sigma) * e
 ``mu`` and ``log_sigma``, averaged over the n rows of ``eps`` (n, d): two (d,) tensors.
 """
 
+import math
+
 import torch
 
 from vae_course.checks.core import Case, FunctionExercise, Mistake
@@ -29,11 +31,30 @@ def _cases_ex1():
     ]
 
 
+def _hidden_ex1(seed):
+    """The grader's cases for ``seed``: the three kinds of ``_cases_ex1`` (sigma = 1 and mu = 0, a
+    constant sigma, random mu and logvar) with random eps, sigma and shapes."""
+    g = torch.Generator().manual_seed(seed)
+    shapes = [tuple(torch.randint(1, 7, (2,), generator=g).tolist()) for _ in range(3)]
+    sigma = float(torch.empty(()).uniform_(0.3, 3.0, generator=g))
+    b, d = shapes[1]
+    return [
+        Case(f"hidden case: mu=0, logvar=0 (sigma=1), shape {shapes[0]}: z is eps itself",
+             torch.zeros(shapes[0]), torch.zeros(shapes[0]), torch.randn(shapes[0], generator=g)),
+        Case(f"hidden case: logvar=log {sigma ** 2:.3f} (sigma={sigma:.3f}), shape {shapes[1]}",
+             torch.randn(b, d, generator=g), torch.full((b, d), 2 * math.log(sigma)),
+             torch.randn(b, d, generator=g)),
+        Case(f"hidden case: random mu and logvar, shape {shapes[2]}",
+             *[torch.randn(shapes[2], generator=g) for _ in range(3)]),
+    ]
+
+
 ex1 = FunctionExercise(
     1,
     "the reparameterized sample",
     reference=_reparameterize,
     cases=_cases_ex1(),
+    hidden=_hidden_ex1,
     mistakes=[
         Mistake("It looks like you multiplied eps by exp(logvar), the variance: multiply by the "
                 "standard deviation sigma = exp(logvar / 2).",
@@ -102,6 +123,25 @@ def _cases_ex2():
     ]
 
 
+def _hidden_ex2(seed):
+    """The grader's cases for ``seed``: the three functions of ``_cases_ex2``, with random mu,
+    log_sigma and eps, numbers of samples and (for the last two) dimensions."""
+    g = torch.Generator().manual_seed(seed)
+    n1 = int(torch.randint(2, 6, (), generator=g))
+    d2, d3 = torch.randint(2, 6, (2,), generator=g).tolist()
+    n2, n3 = int(torch.randint(20, 81, (), generator=g)), int(torch.randint(100, 301, (), generator=g))
+    return [
+        Case(f"hidden case: f(z) = |z|^2, d=1, {n1} samples", _square, torch.randn(1, generator=g),
+             0.5 * torch.randn(1, generator=g), torch.randn(n1, 1, generator=g)),
+        Case(f"hidden case: f(z) = |z - 1.5|^2, d={d2}, {n2} samples", _shifted_square,
+             torch.randn(d2, generator=g), 0.5 * torch.randn(d2, generator=g),
+             torch.randn(n2, d2, generator=g)),
+        Case(f"hidden case: f(z) = sum sin z + z^3 / 10, d={d3}, {n3} samples", _wavy,
+             torch.randn(d3, generator=g), 0.3 * torch.randn(d3, generator=g),
+             torch.randn(n3, d3, generator=g)),
+    ]
+
+
 def _pathwise_sum(f, mu, log_sigma, eps):
     mu, log_sigma = mu.detach().requires_grad_(), log_sigma.detach().requires_grad_()
     f(mu + torch.exp(log_sigma) * eps).sum().backward()
@@ -119,6 +159,7 @@ ex2 = FunctionExercise(
     "the pathwise gradient estimate",
     reference=_reference_pathwise,
     cases=_cases_ex2(),
+    hidden=_hidden_ex2,
     rtol=2e-3,
     atol=2e-3,
     check_dtype=False,

@@ -220,10 +220,32 @@ def _probs(seed, n=3):
 
 _x_bin = _images(3, binary=True)
 
+
+def _hidden_ex2(seed):
+    """The grader's cases for ``seed``: the four kinds of exercise 2's cases (x_hat = 0.5, nearly
+    perfect reconstructions of binary images, random grey images and predictions, a single image),
+    with random images, batch sizes and closeness, by the same helpers."""
+    g = torch.Generator().manual_seed(seed)
+    s = torch.randint(0, 2**62, (5,), generator=g).tolist()
+    n = torch.randint(2, 7, (3,), generator=g).tolist()
+    e = float(torch.empty(()).uniform_(3e-3, 1e-2, generator=g))  # below, float32 rounding of
+    # x_hat near 1 moves correct float32 answers by up to 2e-4 relative, past the tolerance
+    x_bin = _images(s[1], n[1], binary=True)
+    return [
+        Case(f"hidden case: x_hat = 0.5 everywhere, {n[0]} grey images (each costs 784 log 2 = "
+             "543.4 nats)", torch.full((n[0], 1, 28, 28), 0.5), _images(s[0], n[0])),
+        Case(f"hidden case: nearly perfect reconstructions of {n[1]} binary images (off by {e:.4f})",
+             x_bin * (1 - 2 * e) + e, x_bin),
+        Case(f"hidden case: {n[2]} random grey images and predictions", _probs(s[2], n[2]),
+             _images(s[3], n[2])),
+        Case("hidden case: a single image", _probs(s[4], 1), _images(s[4] ^ 1, 1)),
+    ]
+
 ex2 = FunctionExercise(
     2,
     "the reconstruction loss in nats per image",
     reference=_reconstruction_loss,
+    hidden=_hidden_ex2,
     cases=[
         Case("x_hat = 0.5 everywhere (each image costs 784 log 2 = 543.4 nats)",
              torch.full((2, 1, 28, 28), 0.5), _images(0, 2)),
@@ -469,10 +491,31 @@ def _interpolate(z0, z1, steps):
     return torch.lerp(z0.unsqueeze(0).expand(steps, -1), z1.unsqueeze(0).expand(steps, -1), t)
 
 
+def _hidden_ex4(seed):
+    """The grader's cases for ``seed``: the three kinds of exercise 4's cases (from the origin,
+    through the origin from z0 to -z0, a longer code) with random codes and numbers of steps."""
+    g = torch.Generator().manual_seed(seed)
+    steps = [int(torch.randint(lo, hi, (), generator=g)) for lo, hi in ((2, 5), (4, 8), (6, 13))]
+    d = int(torch.randint(3, 9, (), generator=g))
+    z1, z0 = 3 * torch.randn(2, generator=g), 3 * torch.randn(2, generator=g)
+
+    def point(z):
+        return "(" + ", ".join(f"{v:.2f}" for v in z) + ")"
+
+    return [
+        Case(f"hidden case: from (0, 0) to {point(z1)} in {steps[0]} steps", torch.zeros(2), z1,
+             steps[0]),
+        Case(f"hidden case: from {point(z0)} to {point(-z0)} in {steps[1]} steps", z0, -z0, steps[1]),
+        Case(f"hidden case: a {d}-D code in {steps[2]} steps", torch.randn(d, generator=g),
+             torch.randn(d, generator=g), steps[2]),
+    ]
+
+
 ex4 = FunctionExercise(
     4,
     "linear interpolation between two codes",
     reference=_interpolate,
+    hidden=_hidden_ex4,
     cases=[
         Case("from (0, 0) to (1, 2) in 3 steps", torch.zeros(2), torch.tensor([1.0, 2.0]), 3),
         Case("from (-3, 5) to (3, -5) in 5 steps", torch.tensor([-3.0, 5.0]),

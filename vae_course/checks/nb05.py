@@ -321,10 +321,28 @@ def _case(seed, n=4, d=2):
     return x_hat, x, mu, logvar
 
 
+def _hidden_ex3(seed):
+    """The grader's cases for ``seed``: the four kinds of exercise 3's cases (a small batch, the
+    posteriors equal to the prior, a bigger batch and latent, a single image) by ``_case``, with
+    random batch sizes, latent sizes and values."""
+    g = torch.Generator().manual_seed(seed)
+    s = torch.randint(0, 2**62, (4,), generator=g).tolist()
+    n = [int(torch.randint(lo, hi, (), generator=g)) for lo, hi in ((2, 9), (2, 9), (10, 25))]
+    d = [int(torch.randint(lo, hi, (), generator=g)) for lo, hi in ((2, 6), (2, 6), (10, 33), (2, 6))]
+    return [
+        Case(f"hidden case: a batch of {n[0]} images, {d[0]}-D latent", *_case(s[0], n[0], d[0])),
+        Case(f"hidden case: {n[1]} posteriors equal to the prior, {d[1]}-D latent (KL = 0)",
+             *_case(s[1], n[1], d[1])[:2], torch.zeros(n[1], d[1]), torch.zeros(n[1], d[1])),
+        Case(f"hidden case: a batch of {n[2]} images, {d[2]}-D latent", *_case(s[2], n[2], d[2])),
+        Case(f"hidden case: a single image, {d[3]}-D latent", *_case(s[3], 1, d[3])),
+    ]
+
+
 ex3 = FunctionExercise(
     3,
     "the VAE loss in nats per image",
     reference=_vae_loss,
+    hidden=_hidden_ex3,
     cases=[
         Case("a batch of 4 images, 2-D latent", *_case(0)),
         Case("posteriors equal to the prior (KL = 0)", *_case(1)[:2], torch.zeros(4, 2),

@@ -53,10 +53,31 @@ def _rand(seed, *shape):
     return torch.rand(*shape, generator=torch.Generator().manual_seed(seed))
 
 
+def _hidden_ex1(seed):
+    """The grader's cases for ``seed``: the three kinds of exercise 1's cases (labels 0 and 9, a
+    batch of flattened images, every label once) with random features, widths and label orders."""
+    g = torch.Generator().manual_seed(seed)
+    s = torch.randint(0, 2**62, (3,), generator=g).tolist()
+    width = int(torch.randint(1, 7, (), generator=g))
+    n_images, n_codes = int(torch.randint(3, 9, (), generator=g)), int(torch.randint(2, 5, (), generator=g))
+    ends = torch.tensor([0, 9])[torch.randperm(2, generator=g)]
+    labels = torch.randint(0, 9, (n_images,), generator=g)  # no 9: F.one_hot(y) alone is too narrow
+    every = torch.randperm(10, generator=g)
+    return [
+        Case(f"hidden case: two rows of {width} features, labels {ends[0]} and {ends[1]}",
+             _rand(s[0], 2, width), ends),
+        Case(f"hidden case: flattened images (B = {n_images}, 784 features)", _rand(s[1], n_images, 784),
+             labels),
+        Case(f"hidden case: latent codes (B = 10, {n_codes} features), every label once, shuffled",
+             _rand(s[2], 10, n_codes) - 0.5, every),
+    ]
+
+
 ex1 = FunctionExercise(
     1,
     "conditioning on the label",
     reference=_condition,
+    hidden=_hidden_ex1,
     cases=[
         Case("two rows, labels 0 and 9", _rand(0, 2, 3), torch.tensor([0, 9])),
         Case("flattened images (B = 4, 784 features)", _rand(1, 4, 784), torch.tensor([3, 1, 4, 1])),
@@ -284,9 +305,22 @@ ex2 = CVAEExercise(
 )
 
 
-def _model():
-    torch.manual_seed(0)
-    model = models.CVAE(latent_dim=2, hidden=(32,))
+def _model(seed=None, latent_dim=2, hidden=32):
+    """A small untrained CVAE in eval mode. With ``seed``, its weights are drawn from a generator
+    seeded with it (PyTorch's default ranges), leaving the global random state alone."""
+    if seed is None:
+        torch.manual_seed(0)
+        return models.CVAE(latent_dim=latent_dim, hidden=(hidden,)).eval()
+    with torch.device("meta"):  # no initial draw from the global generator
+        model = models.CVAE(latent_dim=latent_dim, hidden=(hidden,))
+    model = model.to_empty(device="cpu")
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in model.modules():
+            if isinstance(layer, nn.Linear):
+                bound = layer.in_features ** -0.5
+                layer.weight.uniform_(-bound, bound, generator=g)
+                layer.bias.uniform_(-bound, bound, generator=g)
     return model.eval()
 
 
@@ -311,10 +345,27 @@ def _sampled(model, x, y):
         return model.decode(z.expand(10, -1), torch.arange(10))
 
 
+def _hidden_ex3(seed):
+    """The grader's cases for ``seed``: like exercise 3's two cases, each a random CVAE (its latent
+    size and width drawn too) and a random image, with two different labels."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.randperm(10, generator=g)[:2].tolist()  # two labels: at least one is not 0
+    cases = []
+    for label in labels:
+        model_seed, image_seed = torch.randint(0, 2**62, (2,), generator=g).tolist()
+        latent_dim = int(torch.randint(2, 5, (), generator=g))
+        hidden = int(torch.randint(16, 49, (), generator=g))
+        cases.append(Case(f"hidden case: a random CVAE (latent_dim={latent_dim}, {hidden} hidden "
+                          f"units), an image labelled {label}", _model(model_seed, latent_dim, hidden),
+                          _rand(image_seed, 1, 1, 28, 28), torch.tensor([label])))
+    return cases
+
+
 ex3 = FunctionExercise(
     3,
     "style transfer",
     reference=_transfer_style,
+    hidden=_hidden_ex3,
     cases=[
         Case(f"a random CVAE, an image labelled {label}", _model(), _rand(10 + label, 1, 1, 28, 28),
              torch.tensor([label]))

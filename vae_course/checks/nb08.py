@@ -8,6 +8,8 @@ covariance, an independent route to the same subspace).
 Exercise 2, "PSNR": ``psnr(x_hat, x)`` returns ``10 log10(1 / MSE)`` per image, ``(B, ...) -> (B,)``.
 """
 
+import math
+
 import numpy as np
 import torch
 
@@ -53,13 +55,32 @@ def _compare_pca(got, expected):
     return None
 
 
+def _near_subspace(g, n=60, spreads=(4.0, 3.0, 2.0, 1.0), mean=0.3):
+    """n flat images (n, 784): ``mean`` (a number or an image) plus points of a random
+    len(spreads)-D subspace, with these standard deviations (times 0.05), plus a little noise."""
+    k = len(spreads)
+    z = torch.randn(n, k, generator=g) * torch.tensor(spreads)
+    W = torch.linalg.qr(torch.randn(784, k, generator=g))[0].T     # (k, 784) orthonormal
+    return mean + 0.05 * z @ W + 0.002 * torch.randn(n, 784, generator=g)
+
+
 def _cases_ex1():
-    g = torch.Generator().manual_seed(8)
-    z = torch.randn(60, 4, generator=g) * torch.tensor([4.0, 3.0, 2.0, 1.0])
-    W = torch.linalg.qr(torch.randn(784, 4, generator=g))[0].T     # (4, 784) orthonormal
-    X = 0.3 + 0.05 * z @ W + 0.002 * torch.randn(60, 784, generator=g)
+    X = _near_subspace(torch.Generator().manual_seed(8))
     return [Case("60 images near a 4-D subspace, d = 2", X, 2),
             Case("the same images, d = 4", X, 4)]
+
+
+def _hidden_ex1(seed):
+    """The grader's cases for ``seed``: like ``_cases_ex1``, with a random number of images, a
+    random mean image, a 3- to 5-D subspace with random spreads (each at least 1.3 times the next),
+    and d = 2 then d = the subspace's dimension."""
+    g = torch.Generator().manual_seed(seed)
+    n, k = int(torch.randint(40, 81, (), generator=g)), int(torch.randint(3, 6, (), generator=g))
+    ratios = 1.3 + 0.4 * torch.rand(k - 1, generator=g)            # spread i / spread i + 1
+    spreads = torch.cat([torch.ones(1), ratios]).cumprod(0).flip(0).tolist()
+    X = _near_subspace(g, n, spreads, mean=0.2 + 0.3 * torch.rand(784, generator=g))
+    return [Case(f"hidden case: {n} images near a {k}-D subspace, d = 2", X, 2),
+            Case(f"hidden case: the same images, d = {k}", X, k)]
 
 
 ex1 = FunctionExercise(
@@ -67,6 +88,7 @@ ex1 = FunctionExercise(
     "PCA by an SVD",
     reference=_pca_reference,
     cases=_cases_ex1(),
+    hidden=_hidden_ex1,
     compare=_compare_pca,
     mistakes=[
         Mistake("It looks like the data were not centred: subtract the mean image before the SVD, "
@@ -119,11 +141,37 @@ def _cases_ex2():
                  x[:5] + torch.arange(1, 6).view(5, 1, 1, 1).sqrt() * 0.1, x[:5])]
 
 
+def _hidden_ex2(seed):
+    """The grader's cases for ``seed``: the three kinds of ``_cases_ex2`` (two uniform grey levels,
+    noisy images, images with different errors) with random levels, noise, errors and batch sizes."""
+    g = torch.Generator().manual_seed(seed)
+    n_grey, n_noisy, n_errors = torch.randint(1, 4, (1,), generator=g).tolist() + \
+        torch.randint(2, 7, (2,), generator=g).tolist()
+    a = float(torch.rand((), generator=g))
+    gap = float(0.1 + 0.6 * torch.rand((), generator=g))
+    b = a + gap if a + gap <= 1 else a - gap                         # |a - b| = gap in [0.1, 0.7]
+    mse = gap ** 2
+    std = float(0.05 + 0.15 * torch.rand((), generator=g))
+    x = torch.rand(n_noisy, 1, 28, 28, generator=g)
+    noisy = (x + std * torch.randn(n_noisy, 1, 28, 28, generator=g)).clamp(0, 1)
+    y = torch.rand(n_errors, 1, 28, 28, generator=g)
+    errors = 0.05 + 0.25 * torch.rand(n_errors, generator=g)       # one RMSE per image
+    signs = torch.where(torch.rand(n_errors, 1, 28, 28, generator=g) < 0.5, -1.0, 1.0)
+    return [Case(f"hidden case: {n_grey} uniform image(s) of grey level {a:.3f} against {b:.3f}: "
+                 f"MSE {mse:.4f}, PSNR {10 * math.log10(1 / mse):.2f} dB",
+                 torch.full((n_grey, 1, 28, 28), a), torch.full((n_grey, 1, 28, 28), b)),
+            Case(f"hidden case: {n_noisy} images with noise of standard deviation {std:.3f}", noisy, x),
+            Case(f"hidden case: {n_errors} images with different errors (MSE "
+                 f"{errors.min() ** 2:.4f} to {errors.max() ** 2:.4f})",
+                 y + signs * errors.view(-1, 1, 1, 1), y)]
+
+
 ex2 = FunctionExercise(
     2,
     "PSNR",
     reference=_psnr_reference,
     cases=_cases_ex2(),
+    hidden=_hidden_ex2,
     rtol=1e-4, atol=1e-4,
     mistakes=[
         Mistake("It looks like you used the natural log: PSNR is in decibels, 10 log10(...).",

@@ -66,11 +66,40 @@ def _cases_ex1():
             Case("4 random images", torch.rand(4, 1, 28, 28, generator=g))]
 
 
+def _hidden_ex1(seed):
+    """The grader's cases for ``seed``: the four kinds of ``_cases_ex1`` (a step edge, the same edge
+    over two half steps, stripes, random images) with a random position, direction, grey levels,
+    stripe width and batch size."""
+    g = torch.Generator().manual_seed(seed)
+    where, width = int(torch.randint(3, 26, (), generator=g)), int(torch.randint(1, 4, (), generator=g))
+    edge_down, stripes_down = (torch.rand(2, generator=g) < 0.5).tolist()
+    low, high = 0.3 * float(torch.rand((), generator=g)), 1 - 0.3 * float(torch.rand((), generator=g))
+    n = int(torch.randint(2, 7, (), generator=g))
+
+    def image(profile, down):
+        """A (1, 1, 28, 28) image constant along rows (down=False) or along columns (down=True)."""
+        img = profile.view(1, 28).expand(28, 28)
+        return (img.T if down else img).reshape(1, 1, 28, 28).contiguous()
+
+    step = torch.full((28,), low)
+    step[where:] = high
+    ramp = step.clone()
+    ramp[where - 1] = (low + high) / 2                              # two half steps
+    stripes = ((torch.arange(28) // width) % 2).float()
+    edge_name = f"a horizontal edge at row {where}" if edge_down else f"a vertical edge at column {where}"
+    return [Case(f"hidden case: {edge_name}, grey level {low:.2f} to {high:.2f}", image(step, edge_down)),
+            Case("hidden case: the same edge spread over two half steps", image(ramp, edge_down)),
+            Case(f"hidden case: {'horizontal' if stripes_down else 'vertical'} stripes, {width} "
+                 f"pixel{'s' if width > 1 else ''} wide", image(stripes, stripes_down)),
+            Case(f"hidden case: {n} random images", torch.rand(n, 1, 28, 28, generator=g))]
+
+
 ex1 = FunctionExercise(
     1,
     "sharpness",
     reference=_sharpness_reference,
     cases=_cases_ex1(),
+    hidden=_hidden_ex1,
     rtol=1e-4, atol=1e-6,
     mistakes=[
         Mistake("It looks like you averaged absolute differences: then an edge blurred over two "
@@ -127,11 +156,32 @@ def _cases_ex2():
             Case("the same 3 images against themselves", a, a)]
 
 
+def _hidden_ex2(seed):
+    """The grader's cases for ``seed``: the three kinds of ``_cases_ex2`` (one image and one layer
+    with every difference equal, several images and layers, the images against themselves) with
+    random sizes, numbers of layers and values."""
+    g = torch.Generator().manual_seed(seed)
+    c, h = int(torch.randint(1, 5, (), generator=g)), int(torch.randint(2, 6, (), generator=g))
+    diff = float(0.25 + 1.75 * torch.rand((), generator=g))
+    n, n_layers = int(torch.randint(2, 5, (), generator=g)), int(torch.randint(2, 4, (), generator=g))
+    shapes = [(int(torch.randint(4, 17, (), generator=g)), size, size)
+              for size in (28, 14, 7)[:n_layers]]
+    a = [torch.rand(n, *shape, generator=g) for shape in shapes]
+    b = [torch.rand(n, *shape, generator=g) for shape in shapes]
+    one = torch.rand(1, c, h, h, generator=g)
+    layers = " and ".join(str(shape) for shape in shapes)
+    return [Case(f"hidden case: one image, one layer of {c} x {h} x {h} features, all differences "
+                 f"{diff:.3f}", [one + diff], [one]),
+            Case(f"hidden case: {n} images, {n_layers} layers {layers}", a, b),
+            Case(f"hidden case: the same {n} images against themselves", a, a)]
+
+
 ex2 = FunctionExercise(
     2,
     "the feature distance",
     reference=_distance_reference,
     cases=_cases_ex2(),
+    hidden=_hidden_ex2,
     rtol=1e-4, atol=1e-3,
     mistakes=[
         Mistake("It looks like you averaged over the features: DFC-VAE's distance sums the squared "
