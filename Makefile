@@ -49,11 +49,14 @@ lint: $(VENV)/.installed-test
 student: $(VENV)/.installed-lab
 	$(BIN)/python -m vae_course.instructor.student
 
-# Instructors: grade a folder of submitted notebooks, e.g. `make grade SUBMISSIONS=submissions`.
+# Instructors: grade a folder of submitted notebooks of one assignment, e.g.
+# `make grade SUBMISSIONS=submissions ASSIGNMENT=05` (needs bubblewrap: apt-get install bubblewrap).
 SUBMISSIONS ?= submissions
 JOBS ?= 2
+ASSIGNMENT ?=
 grade: $(VENV)/.installed-lab
-	$(BIN)/python -m vae_course.instructor.grade $(SUBMISSIONS) --out grades.csv --jobs $(JOBS)
+	$(BIN)/python -m vae_course.instructor.grade $(SUBMISSIONS) --out grades.csv --jobs $(JOBS) \
+		$(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 
 # The grader's speed: 20 copies of notebook 01 at --jobs 1 and 2.
 bench-grader: $(VENV)/.installed-lab

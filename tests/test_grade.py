@@ -3,12 +3,18 @@
 The submissions are made as a student makes them: from a released notebook (the generator's student
 version of a small solved notebook for notebook 01's two exercises), with answers written into the
 exercise cells, or with code that tries to fool the grader. Each hostile submission must get its
-own honest rows while every other student's rows stay as they would be.
+own honest rows while every other student's rows stay as they would be. The attacks are those a
+student who has read the grader's code found against its earlier version (issue 21): each got full
+points for a wrong answer, read what it should not, or harmed another student's row.
+
+The sandbox's tests need bubblewrap and root (as CI and many course servers run the grader); they
+are skipped, saying so, elsewhere.
 """
 
 import copy
 import csv
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -22,7 +28,12 @@ from vae_course.instructor import grade, student
 
 ROOT = Path(__file__).resolve().parents[1]
 SANDBOX = grade.bwrap_path()
-needs_sandbox = pytest.mark.skipif(SANDBOX is None, reason="bubblewrap (bwrap) is not installed")
+AS_ROOT = os.geteuid() == 0
+needs_sandbox = pytest.mark.skipif(SANDBOX is None, reason="bubblewrap (bwrap) is not installed "
+                                   "or cannot build a sandbox here")
+needs_root_sandbox = pytest.mark.skipif(SANDBOX is None or not AS_ROOT,
+                                        reason="needs bubblewrap and root (the grader run as root "
+                                               "drops to a user id of its own per kernel)")
 
 SETUP = "import math\n\nimport torch\n\nfrom vae_course.checks.nb01 import ex1, ex2"
 EX1 = ("# Exercise 1: the Monte-Carlo ELBO\ndef mc_elbo(log_joint, log_q, z):\n"
@@ -75,44 +86,158 @@ def write_release(folder: Path) -> Path:
 
 def run_grader(submissions: Path, release: Path, out: Path, *options: str) -> dict:
     """Run the grader's command line; ``{(student, exercise): row}`` from the CSV it wrote."""
+    sandbox = [] if "--sandbox" in options or SANDBOX else ["--sandbox", "off"]
     assert grade.main([str(submissions), "--release", str(release), "--out", str(out),
-                       *options]) == 0
+                       *sandbox, *options]) == 0
     with open(out, newline="", encoding="utf-8") as f:
         return {(r["student"], r["exercise"]): r for r in csv.DictReader(f)}
 
 
+# A wrong answer (log q forgotten) with a trick that made the earlier grader pass it.
+WRONG = {"ex1": WRONG_EX1}
+PASSED_LINE = ("json.dumps({'exercise': 1, 'notebook': 'nb01', 'status': 'passed', "
+               "'message': 'forged', 'secret': 'x'})")
+FORGE_FILES = ("import json, os, sys\n"
+               "def forge():  # into the kernel's folders: where its connection file is, and its own\n"
+               "    here = sys.argv[sys.argv.index('-f') + 1] if '-f' in sys.argv else '.'\n"
+               "    for folder in {os.getcwd(), os.path.dirname(os.path.abspath(here))}:\n"
+               "        for name in ['ex1.json', 'ex1.npz', 'grade_log.jsonl']:\n"
+               "            try:\n"
+               "                with open(os.path.join(folder, name), 'a') as f:\n"
+               f"                    f.write({PASSED_LINE} + '\\n')\n"
+               "            except OSError:\n"
+               "                pass\n")
+LIAR = ("import torch\n"
+        "class Liar(torch.Tensor):\n"
+        "    @classmethod\n"
+        "    def __torch_function__(cls, func, types, args=(), kwargs=None):\n"
+        "        if func in (torch.isclose, torch.Tensor.any, torch.allclose, torch.equal):\n"
+        "            return torch.ones((), dtype=torch.bool) if func is not torch.isclose else "
+        "torch.ones(args[0].shape, dtype=torch.bool)\n"
+        "        return super().__torch_function__(func, types, args, kwargs or {})\n"
+        "def mc_elbo(log_joint, log_q, z):\n"
+        "    return log_joint(z).mean().as_subclass(Liar)\n")
+STACK_WALKER = ("import inspect\n"
+                "def mc_elbo(log_joint, log_q, z):\n"
+                "    for frame in inspect.stack():\n"
+                "        me = frame.frame.f_locals.get('self')\n"
+                "        if hasattr(me, 'reference'):\n"
+                "            me.reference = lambda log_joint, log_q, z: log_joint(z).mean()\n"
+                "            me.compare = lambda *a, **k: None\n"
+                "    return log_joint(z).mean()\n")
 HOSTILE = {
     # hands in the reference: `ex1.check(ex1.reference)` in a cell of its own, and as its answer
-    "h_reference_checked": submission(extra=["ex1.check(ex1.reference)"]),
-    "h_reference_answer": submission({"ex1": "mc_elbo = ex1.reference"}),
+    "h_reference_checked": (submission(extra=["ex1.check(ex1.reference)"]),
+                            ("not attempted", "not attempted"), "not attempted yet"),
+    "h_reference_answer": (submission({"ex1": "mc_elbo = ex1.reference"}),
+                           ("failed", "not attempted"), "not right yet"),
+    "h_reference_call": (submission({"ex1": "mc_elbo = ex1.reference.__call__"}),
+                         ("failed", "not attempted"), "not right yet"),
+    "h_reference_partial": (submission({"ex1": "import functools\n"
+                                                "mc_elbo = functools.partial(ex1.reference)"}),
+                            ("failed", "not attempted"), "not right yet"),
+    "h_reference_wrapped": (submission({"ex2": "def iw_bound(log_joint, log_q, z):\n"
+                                               "    from vae_course.checks import nb01\n"
+                                               "    return nb01._iw_reference(log_joint, log_q, z)"}),
+                            ("not attempted", "failed"), "not right yet"),
+    "h_package_answer": (submission({"ex2": "def iw_bound(log_joint, log_q, z):\n"
+                                            "    from vae_course.losses import "
+                                            "importance_weighted_bound as f\n"
+                                            "    return f(log_joint(z) - log_q(z))"}),
+                         ("not attempted", "not attempted"), "not attempted yet"),
+    "h_exec_reference_source": (submission({"ex1": "import inspect\nfrom vae_course.checks import nb01\n"
+                                                   "exec(inspect.getsource(nb01._mc_elbo_reference)"
+                                                   ".replace('_mc_elbo_reference', 'mc_elbo'))"}),
+                                ("failed", "not attempted"), "not right yet"),
+    "h_exec_solution": (submission({"ex1": "import contextlib, io\nbuf = io.StringIO()\n"
+                                           "with contextlib.redirect_stdout(buf):\n"
+                                           "    ex1.solution()\n"
+                                           "exec('\\n'.join(l[4:] for l in buf.getvalue()"
+                                           ".splitlines()[2:]))"}),
+                        ("failed", "not attempted"), "not right yet"),
     # a fresh Exercise whose reference is the wrong answer, bound to the name the check cell uses
-    "h_fake_exercise": submission({"ex1": WRONG_EX1}, extra=[
-        "from vae_course.checks.core import Exercise, FunctionExercise\n"
-        "from vae_course.checks import nb01\n"
+    "h_fake_exercise": (submission(WRONG, extra=[
+        "from vae_course.checks.core import FunctionExercise\nfrom vae_course.checks import nb01\n"
         "ex1 = FunctionExercise(1, 'fake', reference=lambda log_joint, log_q, z: "
-        "log_joint(z).mean(), cases=nb01.ex1.cases)"]),
+        "log_joint(z).mean(), cases=nb01.ex1.cases, hidden=nb01.ex1.hidden)"]),
+        ("failed", "not attempted"), "not right yet"),
     # patches the comparison so that everything agrees
-    "h_patched_compare": submission({"ex1": WRONG_EX1}, extra=[
-        "import vae_course.checks.core as core\n"
-        "core.compare = lambda *args, **kwargs: None\n"
-        "core.FunctionExercise.compare = lambda *args, **kwargs: None"]),
-    # writes passing lines to every log it can find, and edits the check cell to print a pass
-    "h_forged_log": submission({"ex1": WRONG_EX1}, extra=[
-        "import glob, json, os\n"
-        "line = json.dumps({'exercise': 1, 'notebook': 'nb01', 'status': 'passed', "
-        "'message': 'forged', 'title': 't', 'module': 'vae_course.checks.nb01', 'secret': 'x'})\n"
-        "for path in glob.glob('*.jsonl') + [os.environ.get('VAE_COURSE_GRADE_LOG', 'x.jsonl')]:\n"
-        "    with open(path, 'a') as f:\n"
-        "        f.write(line + '\\n{not json\\n')"],
-        check_cells={2: "print('✔ Exercise 1: correct.')"}),
+    "h_patched_compare": (submission(WRONG, extra=[
+        "import vae_course.checks.core as core\ncore.compare = lambda *args, **kwargs: None\n"
+        "core.FunctionExercise.compare = lambda *args, **kwargs: None\n"
+        "core.FunctionExercise.judge = lambda self, *a: self.passed()"]),
+        ("failed", "not attempted"), "not right yet"),
+    "h_patched_torch": (submission(WRONG, extra=[
+        "import torch\ntorch.isclose = lambda a, b, **k: torch.ones(torch.as_tensor(a).shape, "
+        "dtype=torch.bool)\ntorch.Tensor.any = lambda self, *a, **k: torch.tensor(False)\n"
+        "torch.allclose = lambda *a, **k: True"]), ("failed", "not attempted"), "not right yet"),
+    "h_tensor_subclass": (submission({"ex1": LIAR}), ("failed", "not attempted"), "not right yet"),
+    "h_stack_walker": (submission({"ex1": STACK_WALKER}), ("failed", "not attempted"),
+                       "not right yet"),
+    # rewrites what the check hands over, from hooks the kernel runs around the check
+    "h_profile_hook": (submission(WRONG, extra=[
+        "import sys, torch\nfrom vae_course.checks.core import Outcome\n"
+        "def hook(frame, event, arg):\n"
+        "    if event == 'call' and frame.f_code.co_name == 'dump':\n"
+        "        outs = frame.f_locals.get('outcomes')\n"
+        "        if isinstance(outs, list):\n"
+        "            outs[:] = [Outcome('returned', value=torch.tensor(0.0))] * len(outs)\n"
+        "sys.setprofile(hook)"]), ("failed", "failed"), "not right yet"),
+    "h_audit_hook": (submission(WRONG, extra=[
+        FORGE_FILES + "import sys\n"
+        "def hook(event, args):\n"
+        "    if event == 'open' and str(args[0]).endswith(('.npz', '.json', '.jsonl')):\n"
+        "        forge()\n"
+        "sys.addaudithook(hook)"]), ("failed", "not attempted"), "not right yet"),
+    "h_meta_path": (submission(WRONG, extra=[
+        "import sys, types\nfake = types.ModuleType('vae_course.instructor.in_kernel')\n"
+        "fake.collect = fake.graded_check = lambda *a, **k: print('✔ Exercise 1: correct.')\n"
+        "sys.modules['vae_course.instructor.in_kernel'] = fake\n"
+        "class Finder:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Finder())"]), ("not run", "not run"), "the check did not run"),
+    "h_input_transformer": (submission(WRONG, extra=[
+        "ip = get_ipython()\n"
+        "ip.input_transformers_post.append(lambda lines: [l.replace('.collect(', '.__doc__ and print(')"
+        " for l in lines])"]), ("not run", "not run"), "the check did not run"),
+    "h_post_run_hook": (submission(WRONG, extra=[
+        FORGE_FILES + "get_ipython().events.register('post_run_cell', lambda *a: forge())"]),
+        ("failed", "not attempted"), "not right yet"),
+    "h_thread": (submission(WRONG, extra=[
+        FORGE_FILES + "import threading, time\n"
+        "def loop():\n    for _ in range(400):\n        forge(); time.sleep(0.05)\n"
+        "threading.Thread(target=loop, daemon=True).start()"]),
+        ("failed", "not attempted"), "not right yet"),
     # right only when it cannot see the grader's environment
-    "h_reads_environment": submission({"ex1": "import os\n" + ANSWERS["ex1"].replace(
+    "h_reads_environment": (submission({"ex1": "import os\n" + ANSWERS["ex1"].replace(
         "    return", "    if 'GRADER_ONLY_SECRET' in os.environ:\n        return 0.0\n    return")}),
+        ("passed", "not attempted"), "correct"),
     # deletes both check cells: the grader puts them back
-    "h_deleted_checks": new_notebook(cells=[
+    "h_deleted_checks": (new_notebook(cells=[
         c for c in submission(SOLVED).cells
         if not c.metadata.get("nbgrader", {}).get("grade_id", "").endswith("-check")]),
+        ("passed", "passed"), "was missing and was put back"),
+    # edits a check cell to print a pass
+    "h_edited_check": (submission(WRONG, check_cells={2: "print('✔ Exercise 1: correct.')"}),
+                       ("failed", "not attempted"), "was edited and was restored"),
+    # a 50 MB exception message: the row's message stays one short line
+    "h_huge_message": (submission({"ex1": "def mc_elbo(log_joint, log_q, z):\n"
+                                          "    raise ValueError('x' * 50_000_000)"}),
+                       ("failed", "not attempted"), "your function raised ValueError"),
 }
+# A later cell calls the grader's collect again, with the arguments it reads from the history of
+# the check cell it has seen, on the reference (absent from the graded copy) and then on its answer.
+HOSTILE["h_check_again"] = (submission(WRONG, extra=[
+    "import re\nip = get_ipython()\n"
+    "def again(*a):\n"
+    "    for src in ip.user_ns.get('In', []):\n"
+    "        m = re.search(r\"collect\\('nb01', 1, 'mc_elbo', (\\d+), '([^']+)'\\)\", src)\n"
+    "        if m:\n"
+    "            from vae_course.instructor import in_kernel\n"
+    "            ip.user_ns['fake'] = ex1.reference\n"
+    "            in_kernel.collect('nb01', 1, 'fake', int(m[1]) + 1, m[2])\n"
+    "ip.events.register('post_run_cell', again)"]), ("failed", "not attempted"), "not right yet")
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +247,7 @@ def graded(tmp_path_factory):
     subs = folder / "submissions"
     subs.mkdir()
     for name, nb in [("alice", submission(SOLVED)), ("bob", submission({"ex1": ANSWERS["ex1"]})),
-                     ("carol", submission()), *HOSTILE.items()]:
+                     ("carol", submission()), *((k, v[0]) for k, v in HOSTILE.items())]:
         nbformat.write(nb, subs / f"{name}.ipynb")
     (subs / "dora.ipynb").write_text("{ this is not a notebook")
     gina = json.loads(nbformat.writes(submission(SOLVED)))
@@ -150,8 +275,16 @@ def test_solved_partly_solved_and_untouched_submissions(graded):
     assert [graded["alice", e]["points"] for e in "12"] == ["1", "1"]
     assert [graded["bob", e]["points"] for e in "12"] == ["1", "0"]
     assert list(graded["alice", "1"]) == grade.COLUMNS
+    assert [graded["alice", e]["judged_in"] for e in "12"] == ["grader", "grader"]
+    assert "hidden case" in graded["alice", "1"]["message"]
     assert "not attempted yet" in graded["carol", "1"]["message"]
     assert not any(student.startswith("zed") for student, _ in graded)  # checkpoints skipped
+
+
+def test_a_wrong_answer_is_told_its_mistake_on_the_hidden_cases(graded):
+    # the notebook's own mistake list recognises "log q is missing" on cases drawn for this run
+    message = graded["h_patched_torch", "1"]["message"]
+    assert "log q is missing" in message and "hidden case" in message
 
 
 def test_broken_files_get_one_honest_row_each(graded):
@@ -166,40 +299,51 @@ def test_a_file_named_for_another_notebook_is_graded_as_that_notebook(graded):
         "erin/03_reparameterization", "1"]["message"]
 
 
-@pytest.mark.parametrize("name, expected, says", [
-    ("h_reference_checked", ("not attempted", "not attempted"), "not attempted yet"),
-    ("h_reference_answer", ("failed", "not attempted"), "the course's own"),
-    ("h_fake_exercise", ("failed", "not attempted"), "not right yet"),
-    ("h_patched_compare", ("failed", "not attempted"), "not right yet"),
-    ("h_forged_log", ("failed", "not attempted"), "was edited and was restored"),
-    ("h_reads_environment", ("passed", "not attempted"), "correct"),
-    ("h_deleted_checks", ("passed", "passed"), "was missing and was put back"),
-])
-def test_a_hostile_submission_gets_its_own_honest_rows(graded, name, expected, says):
-    assert statuses(graded, name) == expected
-    assert says in graded[name, "1"]["message"]
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_a_hostile_submission_gets_its_own_honest_rows(graded, name):
+    _, expected, says = HOSTILE[name]
+    assert statuses(graded, name) == expected, graded[name, "1"]["message"]
+    assert says in graded[name, "1"]["message"] + graded[name, "2"]["message"]
+    assert all(len(graded[name, e]["message"]) <= grade.MAX_MESSAGE for e in "12")
+
+
+def test_the_csv_reads_back_with_the_standard_reader(graded):
+    assert graded["h_huge_message", "1"]["points"] == "0"  # the fixture read it with DictReader
 
 
 def test_the_grader_s_check_cell_replaces_the_submission_s():
-    nb, numbers, notes = grade.prepare(submission(check_cells={2: "print('passed')"}), RELEASE,
-                                       "nb01", "s3cret", "/tmp/log")
-    assert numbers == [1, 2] and notes == ["the locked cell ex1-check was edited and was restored"]
-    assert "graded_check('nb01', 1, 'mc_elbo', 's3cret', '/tmp/log')" in nb.cells[2].source
+    nb, checks, notes = grade.prepare(submission(check_cells={2: "print('passed')"}), RELEASE)
+    assert checks == [(2, 1, "mc_elbo"), (4, 2, "iw_bound")]
+    assert notes == ["the locked cell ex1-check was edited and was restored"]
+    assert nb.cells[2].source == "ex1.check(mc_elbo)"
     assert nb.cells[0].source == RELEASE.cells[0].source
+    assert "collect('nb01', 1, 'mc_elbo', 7, '/io/ex1.npz')" in grade.collect_source(
+        "nb01", 1, "mc_elbo", 7, "/io/ex1.npz")
 
 
-def test_only_the_grader_s_own_lines_count():
-    mine = {"secret": "s", "notebook": "nb01", "exercise": 1, "status": "failed", "message": "m"}
-    lines = [json.dumps(mine), "{not json", "[1]",
-             json.dumps(dict(mine, status="passed", secret="guess")),
-             json.dumps(dict(mine, status="passed", notebook="nb00")),
-             json.dumps(dict(mine, exercise=7, status="passed")),
-             json.dumps(dict(mine, status="great"))]
-    assert grade.read_results("\n".join(lines), "s", "nb01", [1, 2]) == {
-        1: {"status": "failed", "message": "m"}}
+def test_only_a_result_line_with_this_run_s_secret_counts(tmp_path):
+    mine = {"secret": "s", "notebook": "nb05", "exercise": 2, "status": "failed", "message": "m"}
+    path = tmp_path / "ex2.json"
+    for line, expected in [
+            (json.dumps(mine), {"status": "failed", "message": "m"}),
+            ("{not json", None), ("[1]", None),
+            (json.dumps(dict(mine, status="passed", secret="guess")), None),
+            (json.dumps(dict(mine, status="passed", notebook="nb00")), None),
+            (json.dumps(dict(mine, exercise=7, status="passed")), None),
+            (json.dumps(dict(mine, status="great")), None),
+            (json.dumps(mine) + "\n" + json.dumps(dict(mine, status="passed")),
+             {"status": "failed", "message": "m"})]:  # the first line wins
+        path.write_text(line)
+        assert grade.read_result_line(path, "s", "nb05", 2) == expected
+    path.write_text(json.dumps(mine) + "x" * grade.MAX_RESULT_LINE)  # too large: not read
+    assert grade.read_result_line(path, "s", "nb05", 2) is None
+    path.unlink()
+    path.symlink_to(tmp_path / "elsewhere.json")
+    (tmp_path / "elsewhere.json").write_text(json.dumps(mine))
+    assert grade.read_result_line(path, "s", "nb05", 2) is None  # a link is not followed
 
 
-@needs_sandbox
+@needs_root_sandbox
 def test_a_sandboxed_submission_cannot_touch_the_next_or_outlive_its_run(tmp_path):
     subs, out = tmp_path / "submissions", tmp_path / "grades.csv"
     subs.mkdir()
@@ -208,8 +352,12 @@ def test_a_sandboxed_submission_cannot_touch_the_next_or_outlive_its_run(tmp_pat
     before = victim.read_bytes()
     marker = tmp_path / "escaped.txt"
     attacker = submission(extra=[
-        "import subprocess, urllib.request\n"
-        f"for target in [{str(victim)!r}, {str(marker)!r}]:\n"
+        "import os, subprocess, urllib.request\n"
+        "for cmd in [['mount', '--bind', '/', '/tmp'], ['mount', '-o', 'remount,bind,rw', '/'],\n"
+        "            ['mount', '-t', 'tmpfs', 'none', '/usr']]:\n"
+        "    print(cmd, subprocess.run(cmd, capture_output=True).returncode)\n"
+        f"for target in [{str(victim)!r}, {str(marker)!r}, '/usr/evil', "
+        f"{str(ROOT / 'solutions' / 'evil')!r}]:\n"
         "    try:\n"
         "        open(target, 'w').write('overwritten')\n"
         "    except OSError as e:\n"
@@ -225,9 +373,131 @@ def test_a_sandboxed_submission_cannot_touch_the_next_or_outlive_its_run(tmp_pat
                       "--timeout", "120")
     time.sleep(5)  # the detached process would have written by now
     assert victim.read_bytes() == before and not marker.exists()
+    assert not (ROOT / "solutions" / "evil").exists()
     assert "hacked" not in out.read_text()
     assert statuses(rows, "b_victim") == ("passed", "passed")
     assert statuses(rows, "a_attacker") == ("not attempted", "not attempted")
+
+
+# Each probe is an answer that is right only when the box holds: it raises, naming what leaked,
+# when it can see or do what it should not. Paths are filled in by the test.
+PROBES = r"""
+import os, subprocess
+def leaks():
+    found = []
+    status = open('/proc/self/status').read()
+    caps = [l.split()[1] for l in status.splitlines() if l.startswith(('CapEff', 'CapPrm', 'CapBnd'))]
+    if any(int(c, 16) for c in caps): found.append(f'capabilities {caps}')
+    if os.getuid() == 0 or os.geteuid() == 0: found.append('runs as root')
+    for path in SECRET_PATHS:
+        if os.path.exists(path): found.append(f'sees {path}')
+    for path in ['/etc/shadow', '/root/.bashrc', '/root/.profile']:
+        try:
+            open(path).read(1); found.append(f'reads {path}')
+        except OSError:
+            pass
+    for pid in os.listdir('/proc'):
+        if pid.isdigit():
+            try:
+                line = open(f'/proc/{pid}/cmdline', 'rb').read().decode(errors='replace')
+            except OSError:
+                continue
+            for path in SECRET_PATHS:
+                if path in line: found.append(f'/proc/{pid}/cmdline names {path}')
+    if subprocess.run(['mount', '-t', 'tmpfs', 'none', '/mnt'], capture_output=True).returncode == 0:
+        found.append('can mount')
+    return found
+"""
+LIMITS = r"""
+import os, subprocess, time, torch
+def over_limits():
+    found = []
+    try:
+        torch.empty(5 * 2**30, dtype=torch.uint8).fill_(1); found.append('5 GiB allocated')
+    except (RuntimeError, MemoryError):
+        pass
+    procs = []
+    try:
+        for _ in range(200):
+            procs.append(subprocess.Popen(['sleep', '30']))
+        found.append('200 processes started')
+    except OSError:
+        pass
+    for p in procs:
+        p.kill()
+    written = 0
+    try:
+        with open(os.path.expanduser('~/big'), 'wb') as f:
+            for _ in range(2048):
+                f.write(b'x' * 2**20); written += 1
+        found.append('2 GiB written')
+    except OSError:
+        pass
+    os.remove(os.path.expanduser('~/big'))
+    return found
+"""
+
+
+@needs_root_sandbox
+def test_the_box_hides_the_host_and_holds_the_limits(tmp_path):
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    secret_paths = [str(subs), str(ROOT / "solutions"), str(ROOT / "tests"), str(tmp_path)]
+    probe = (f"SECRET_PATHS = {secret_paths!r}\n" + PROBES + LIMITS
+             + "def mc_elbo(log_joint, log_q, z):\n"
+               "    found = leaks() + over_limits()\n"
+               "    if found:\n"
+               "        raise RuntimeError('leak: ' + '; '.join(found))\n"
+               "    return (log_joint(z) - log_q(z)).mean()\n")
+    nbformat.write(submission({"ex1": probe, "ex2": ANSWERS["ex2"]}), subs / "prober.ipynb")
+    nbformat.write(submission(SOLVED), subs / "zoe.ipynb")  # graded beside it, unharmed
+    rows = run_grader(subs, write_release(tmp_path), tmp_path / "grades.csv", "--jobs", "2",
+                      "--timeout", "300", "--memory", "3072", "--processes", "64", "--disk",
+                      "256")
+    assert statuses(rows, "prober") == ("passed", "passed"), rows["prober", "1"]["message"]
+    assert statuses(rows, "zoe") == ("passed", "passed")
+
+
+@needs_sandbox
+def test_files_that_are_not_notebooks_of_this_assignment_are_not_graded(tmp_path):
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    nbformat.write(submission(SOLVED), subs / "alice.ipynb")
+    os.mkfifo(subs / "a_fifo.ipynb")  # would hang a reader
+    secret = tmp_path / "root_only.txt"
+    secret.write_text("TOP-SECRET-CONTENT")
+    secret.chmod(0o600)
+    (subs / "b_link_secret.ipynb").symlink_to(secret)
+    (subs / "c_link_alice.ipynb").symlink_to(subs / "alice.ipynb")  # a second grade for alice
+    (subs / "d_folder_link").symlink_to(subs, target_is_directory=True)
+    other = json.loads((ROOT / "solutions" / "00_setup_and_data.ipynb").read_text())
+    (subs / "e_other.ipynb").write_text(json.dumps(other))  # notebook 00's work, no NN_ name
+    started = time.monotonic()
+    rows = run_grader(subs, write_release(tmp_path), tmp_path / "grades.csv", "--assignment", "01",
+                      "--timeout", "120", "--notebook-timeout", "120")
+    assert time.monotonic() - started < 150
+    assert statuses(rows, "alice") == ("passed", "passed")
+    for name in ["a_fifo", "b_link_secret", "c_link_alice"]:
+        assert rows[name, ""]["status"] == "not run"
+        assert "not graded" in rows[name, ""]["message"]
+    assert not any(student.startswith("d_folder_link") for student, _ in rows)
+    assert rows["e_other", ""]["status"] == "not run"
+    assert "work of nb00" in rows["e_other", ""]["message"]
+    assert "TOP-SECRET" not in (tmp_path / "grades.csv").read_text()
+
+
+@needs_sandbox
+def test_a_flood_of_output_is_stopped_and_the_next_student_is_graded(tmp_path):
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    nbformat.write(submission(SOLVED, extra=["for _ in range(10**6):\n    print('x' * 1000)"]),
+                   subs / "a_flood.ipynb")
+    nbformat.write(submission(SOLVED), subs / "b_next.ipynb")
+    rows = run_grader(subs, write_release(tmp_path), tmp_path / "grades.csv", "--max-output", "4",
+                      "--timeout", "120")
+    assert statuses(rows, "a_flood") == ("not run", "not run")
+    assert "(--max-output)" in rows["a_flood", "1"]["message"]
+    assert statuses(rows, "b_next") == ("passed", "passed")
 
 
 def test_a_cell_that_ignores_interrupts_is_stopped_and_the_next_student_is_graded(tmp_path):
@@ -259,11 +529,15 @@ def test_a_notebook_past_its_own_time_limit_is_stopped(tmp_path):
     assert "(--notebook-timeout)" in rows["slow", "1"]["message"]
 
 
-def test_without_bubblewrap_the_grader_says_so(tmp_path, capsys):
+def test_without_a_sandbox_the_grader_refuses_unless_told(tmp_path, capsys, monkeypatch):
     subs = tmp_path / "submissions"
     subs.mkdir()
     nbformat.write(submission(SOLVED), subs / "alice.ipynb")
-    rows = run_grader(subs, write_release(tmp_path), tmp_path / "grades.csv", "--sandbox", "off")
+    monkeypatch.setattr(grade.sandbox, "bwrap_path", lambda: None)
+    assert grade.main([str(subs), "--release", str(write_release(tmp_path)),
+                       "--out", str(tmp_path / "g.csv")]) == 2
+    assert "will not run students' code unsandboxed" in capsys.readouterr().err
+    rows = run_grader(subs, tmp_path / "release", tmp_path / "grades.csv", "--sandbox", "off")
     assert statuses(rows, "alice") == ("passed", "passed")
     assert "WITHOUT a sandbox" in capsys.readouterr().err
 
@@ -303,7 +577,7 @@ def test_students_in_subfolders_are_named_by_their_path(tmp_path):
 
 def test_cells_a_spreadsheet_would_run_as_formulas_are_written_as_text(tmp_path):
     row = {"student": "@alice", "notebook": "nb00", "exercise": 1, "title": "-1 + 2",
-           "status": "failed", "message": '=HYPERLINK("http://x","click")'}
+           "status": "failed", "judged_in": "grader", "message": '=HYPERLINK("http://x","click")'}
     risky = ["+1", "\tx", "\rx"]
     rows = [row] + [dict(row, student=s, title=s, message=s) for s in risky]
     grade.write_csv(rows, tmp_path / "grades.csv")
@@ -311,8 +585,28 @@ def test_cells_a_spreadsheet_would_run_as_formulas_are_written_as_text(tmp_path)
         written = list(csv.DictReader(f))
     assert written[0] == {"student": "'@alice", "notebook": "nb00", "exercise": "1",
                           "title": "'-1 + 2", "status": "failed", "points": "", "max_points": "",
-                          "message": '\'=HYPERLINK("http://x","click")'}
+                          "judged_in": "grader", "message": '\'=HYPERLINK("http://x","click")'}
     assert [(r["student"], r["title"], r["message"]) for r in written[1:]] == [
         ("'" + s, "'" + s, "'" + s) for s in risky]
 
 
+
+
+@needs_sandbox
+def test_a_course_notebook_solved_and_untouched_with_both_kinds_of_exercise(tmp_path):
+    """Notebook 09 as handed in: two function exercises judged by the grader, a convolutional
+    decoder judged in the kernel by its behaviour; the real release is ``notebooks/``."""
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    shutil.copy(ROOT / "solutions" / "09_sharper_samples_and_conv_vae.ipynb",
+                subs / "09_solved.ipynb")
+    shutil.copy(ROOT / "notebooks" / "09_sharper_samples_and_conv_vae.ipynb",
+                subs / "09_untouched.ipynb")
+    rows = run_grader(subs, ROOT / "notebooks", tmp_path / "grades.csv", "--assignment", "09",
+                      "--jobs", "2", "--timeout", "600")
+    got = {(s, e): (r["status"], r["judged_in"]) for (s, e), r in rows.items()}
+    assert got == {("09_solved", "1"): ("passed", "grader"), ("09_solved", "2"): ("passed", "grader"),
+                   ("09_solved", "3"): ("passed", "submission"),
+                   ("09_untouched", "1"): ("not attempted", "grader"),
+                   ("09_untouched", "2"): ("not attempted", "grader"),
+                   ("09_untouched", "3"): ("not attempted", "submission")}

@@ -2,5 +2,8 @@
 
 - ``student``: generates ``notebooks/`` (student versions, with nbgrader metadata) from ``solutions/``.
 - ``grade``: grades a folder of submissions in sandboxed kernels and writes a CSV.
-- ``in_kernel``: the few functions the grader runs inside a submission's kernel.
+- ``sandbox``: the box (bubblewrap, no privilege, limits) a graded kernel runs in.
+- ``release``: the copy of the package a graded kernel imports, without the judged answers.
+- ``in_kernel`` and ``wire``: what the grader runs inside a submission's kernel, and the plain
+  numbers it hands back.
 """

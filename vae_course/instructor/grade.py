@@ -1,88 +1,131 @@
 """Grade submitted notebooks headless, each in a sandbox, and write a CSV of per-exercise results.
 
-    python -m vae_course.instructor.grade SUBMISSIONS_DIR --out grades.csv [--jobs 2]
-        [--release notebooks] [--timeout 600] [--notebook-timeout 1800] [--full]
-        [--sandbox auto|require|off]
+    python -m vae_course.instructor.grade SUBMISSIONS_DIR --assignment 05 --out grades.csv
+        [--jobs 2] [--release notebooks] [--timeout 600] [--notebook-timeout 1800] [--full]
+        [--sandbox require|off] [--memory MB] [--processes N] [--disk MB] [--max-output MB]
 
-Every ``*.ipynb`` under ``SUBMISSIONS_DIR`` is one submission; the student is its path relative to
-that folder without ``.ipynb`` (``alice.ipynb`` -> ``alice``, ``alice/05_vae.ipynb`` ->
-``alice/05_vae``). Which course notebook it is comes from its file name (``NN_name.ipynb`` ->
-``nbNN``), else from the checks it imports (``from vae_course.checks.nbNN import ...``).
+Every regular ``*.ipynb`` file under ``SUBMISSIONS_DIR`` is one submission; the student is its path
+relative to that folder without ``.ipynb`` (``alice.ipynb`` -> ``alice``). Links, FIFOs and devices
+get a row saying they were not graded, and nothing of what they point to is read. ``--assignment NN``
+pins the notebook being graded: a submission that is another notebook's work (by its file name or
+the checks it imports) is flagged, not graded as that notebook. Without it the notebook comes from
+the file name (``NN_name.ipynb``), else from the checks the code imports.
 
-**The grader, not the submission, decides the result.** As nbgrader does, it first restores the
-released locked cells (the setup cell and every check cell, matched by their nbgrader ``grade_id``,
-put back where a submission deleted them) from ``--release`` (the student notebooks). Each check
-cell then runs the grader's own check (``vae_course.instructor.in_kernel.graded_check``): it reloads
-the checks from disk, refuses the course's own reference handed in as an answer, and logs its
-result with a secret drawn for this run. Only those lines count; a student's own ``exN.check``
-calls, a fake ``Exercise``, a patched ``compare`` or lines written to the log are ignored.
+**The grader, not the submission, decides the result.** As nbgrader does, it restores the released
+locked cells (the setup cell and every check cell, by their nbgrader ``grade_id``) from ``--release``.
+Then, for a **function exercise**, the check cell only runs the learner's function on *hidden cases*
+drawn from a seed chosen for this run (``vae_course.instructor.in_kernel.collect``) and writes what
+it returned as plain numbers; the verdict, the named mistakes and the feedback are computed here, in
+the grader's process, against the reference here (``wire.load``: no pickle, no link, bounded size).
+Nothing the submission patches in its own process (torch, the checks, a tensor subclass, a hook, a
+thread) reaches that comparison. The **other exercises** (models and training loops, checked by their
+behaviour) are still judged inside the submission's kernel (``in_kernel.graded_check``), which a
+submission that attacks the checker in its own process can fool: their rows say ``judged in:
+submission`` (function exercises: ``grader``), and the README says what that leaves open.
 
-**Each submission runs sandboxed** when Debian's ``bubblewrap`` (``bwrap``) is installed: a
-read-only root, a private ``/tmp`` holding only its own working folder, the submissions folder
-hidden, no network, a PID namespace (nothing it starts survives its run) and an environment of a
-few variables, none of the grader's. Without bwrap (``--sandbox auto`` says so on every run;
-``--sandbox require`` refuses to grade), a submission still gets a clean environment and its own
-folder, but it can read and write what the grader's user can, and leave processes behind.
+**Each submission runs in a box without privilege** (``vae_course.instructor.sandbox``): a root made
+of read-only system folders, the Python environment, the course package and the data, and nothing
+else of the host (no repository, no ``solutions/``, no other submission, no home folder, no model
+cache); as root, a user id of its own with every capability dropped; own PID, network and IPC
+namespaces; limits on memory, processes, file size, disk and output. Without bubblewrap the grader
+refuses to run unless told ``--sandbox off`` (then a submission can do what your user can).
 
 **Limits:** ``--timeout`` seconds per cell, ``--notebook-timeout`` per notebook (counted from its
-first cell; past either the kernel is killed and the remaining exercises are ``not run``), and a
-hard stop of the whole worker a minute after that. One broken or hostile submission affects only its
-own rows, ``not run`` with a message saying why. ``--jobs N`` grades N submissions at a time.
+first cell); past either, or past ``--max-output`` MB of output, the kernel is killed and the
+remaining exercises are ``not run``; a hard stop of the whole worker (reading the results included)
+a minute after that. One broken or hostile submission affects only its own rows. ``--jobs N`` grades
+N submissions at a time, each kernel with the machine's cores divided by N as torch threads.
 
-**What it cannot prevent:** code in the submission runs before the checks in the same kernel, so a
-determined student who studies the grader can still hook it (read the secret from the next cell's
-source, patch ``importlib`` or torch itself), or call the reference inside a function of their own;
-read the code of any surprising result. The sandbox confines the damage to that student's own rows.
-
-The CSV has one row per student and exercise of that notebook: ``student, notebook, exercise,
-title, status, points, max_points, message``; status ``passed``, ``failed``, ``not attempted`` or
-``not run`` (the check never ran). With ``--jobs N`` each kernel gets the machine's cores divided
-by N as torch threads (``OMP_NUM_THREADS``): oversubscribed threads made ``--jobs 2`` slower than
-``--jobs 1`` on two cores. Cells a spreadsheet would read as a formula (starting with ``=``,
-``+``, ``-``, ``@``, a tab or a carriage return) are written with a leading ``'`` (OWASP's advice
-against CSV injection). Fast mode is on unless ``--full``; each submission has its own empty model
-cache; datasets come from ``VAE_COURSE_DATA`` (read-only in the sandbox).
+The CSV has one row per student and exercise: ``student, notebook, exercise, title, status,
+points, max_points, judged_in, message``; status ``passed``, ``failed``, ``not attempted`` or
+``not run`` (the check never ran). Messages are one line of at most 2,000 characters, and cells a
+spreadsheet would read as a formula are written with a leading ``'`` (OWASP's advice against CSV
+injection). Fast mode is on unless ``--full``; each submission has its own empty model cache.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import csv
 import json
 import math
 import os
+import pwd
+import queue
 import re
 import secrets
-import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import nbformat
 
+from vae_course.instructor import sandbox
+from vae_course.instructor.sandbox import Limits
+
 NOT_RUN = "not run"
 STATUSES = ("passed", "failed", "not attempted")
-COLUMNS = ["student", "notebook", "exercise", "title", "status", "points", "max_points", "message"]
+COLUMNS = ["student", "notebook", "exercise", "title", "status", "points", "max_points",
+           "judged_in", "message"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
 CHECK = re.compile(r"^ex(?P<number>\d+)\.check\((?P<answer>[A-Za-z_][A-Za-z_0-9]*)\)")
 EXERCISE = re.compile(r"^\s*#\s*Exercise\s+(?P<number>\d+)\s*:")
 KEPT_ENV = ("LANG", "LC_ALL", "TZ")  # the only variables of the grader's a submission sees
 HARD_STOP_MARGIN = 60  # seconds past --notebook-timeout before the worker itself is killed
+MAX_NOTEBOOK_BYTES = 32 * 2**20  # a submission larger than this is not read
+MAX_MESSAGE = 2000  # characters of a CSV message
+MAX_RESULT_LINE = 64 * 2**10  # bytes read of a check's result line
+UID_BASE = 990_000  # as root, slot k's kernel runs as user id UID_BASE + k (no account has them)
 
 
 # ------------------------------------------------------------------------ finding what to grade
 
 
 def find_submissions(folder: Path) -> list[Path]:
-    """Every notebook under ``folder``, skipping Jupyter's checkpoints and hidden folders."""
-    return sorted(p for p in Path(folder).rglob("*.ipynb")
-                  if not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    """Every ``*.ipynb`` entry under ``folder`` (links and other non-files too: they get a row),
+    skipping hidden folders such as Jupyter's checkpoints; folder links are not followed."""
+    found = []
+    for root, dirs, files in os.walk(folder):  # followlinks=False
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [Path(root) / f for f in files if f.endswith(".ipynb") and not f.startswith(".")]
+    return sorted(found)
+
+
+def read_submission(path: Path) -> nbformat.NotebookNode:
+    """The notebook at ``path``: a regular file (no link followed, no FIFO opened for reading)
+    of at most ``MAX_NOTEBOOK_BYTES``. Raises ValueError with a message that quotes nothing of it."""
+    info = os.lstat(path)
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
+        raise ValueError(f"not graded: it is {kind}; hand in the notebook file itself")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        raise ValueError("could not read the notebook: the file cannot be opened") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise ValueError("not graded: it is not a regular file")
+        data = f.read(MAX_NOTEBOOK_BYTES + 1)
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise ValueError(f"could not read the notebook: it is larger than "
+                         f"{MAX_NOTEBOOK_BYTES // 2**20} MB")
+    try:
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+    except Exception as e:  # nbformat's messages quote the file: say only what kind of error
+        raise ValueError(f"could not read the notebook: not a readable notebook "
+                         f"({type(e).__name__})") from None
+    if problem := unreadable_because(nb):
+        raise ValueError(f"could not read the notebook: not a readable notebook ({problem})")
+    return nb
 
 
 def unreadable_because(nb: nbformat.NotebookNode) -> str | None:
@@ -93,26 +136,39 @@ def unreadable_because(nb: nbformat.NotebookNode) -> str | None:
     return None
 
 
+def notebooks_named(path: Path, nb: nbformat.NotebookNode) -> tuple[str | None, set[str]]:
+    """The notebook the file name says (``NN_*.ipynb`` -> ``nbNN``) and those its code imports."""
+    by_name = f"nb{m[1]}" if (m := re.match(r"(\d\d)_", Path(path).name)) else None
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    imported = {a or b for a, b in re.findall(
+        r"vae_course\.checks\.(nb\d\d)\b|from\s+vae_course\.checks\s+import\s+(nb\d\d)", code)}
+    return by_name, imported
+
+
 def notebook_id(path: Path, nb: nbformat.NotebookNode) -> str | None:
     """``nbNN`` from the file name ``NN_*.ipynb``, else from the checks module the code imports."""
-    if m := re.match(r"(\d\d)_", Path(path).name):
-        return f"nb{m[1]}"
-    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    m = re.search(r"vae_course\.checks\.(nb\d\d)\b|from\s+vae_course\.checks\s+import\s+(nb\d\d)",
-                  code)
-    return (m[1] or m[2]) if m else None
+    by_name, imported = notebooks_named(path, nb)
+    return by_name or (sorted(imported)[0] if imported else None)
 
 
 def exercises_for(notebook: str) -> list:
     """The exercises of ``vae_course/checks/<notebook>.py`` (empty when there is no such module)."""
     import importlib
 
-    from vae_course.checks.core import exercises_in  # torch: only in the grader's main process
+    from vae_course.checks.core import exercises_in  # torch: only in the grader's processes
+    if not re.fullmatch(r"nb\d\d", notebook):
+        return []
     try:
         module = importlib.import_module(f"vae_course.checks.{notebook}")
     except ModuleNotFoundError:
         return []
     return exercises_in(module)
+
+
+def judged_by_grader(exercise) -> bool:
+    """Whether the grader judges ``exercise`` in its own process (a function with hidden cases)."""
+    from vae_course.checks.core import FunctionExercise
+    return isinstance(exercise, FunctionExercise) and exercise.hidden is not None
 
 
 def released_notebook(release: Path, notebook: str) -> Path | None:
@@ -128,25 +184,17 @@ def _grade_id(cell: dict) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
-def graded_cell_source(notebook: str, number: int, answer: str, secret: str, log: str) -> str:
-    """The code the grader runs in place of the check cell of exercise ``number``."""
-    return ("import importlib as _vc_importlib\n"
-            "_vc_importlib.reload(_vc_importlib.import_module('vae_course.instructor.in_kernel'))"
-            f".graded_check({notebook!r}, {number}, {answer!r}, {secret!r}, {log!r})")
-
-
-def prepare(submission: nbformat.NotebookNode, release: nbformat.NotebookNode, notebook: str,
-            secret: str, log: str) -> tuple[nbformat.NotebookNode, list[int], list[str]]:
-    """What the grader runs: the submission with the released locked cells restored (or put back)
-    and each check cell replaced by the grader's check. Returns the notebook, the exercise numbers
-    it checks, and what was restored (for the message)."""
+def prepare(submission: nbformat.NotebookNode, release: nbformat.NotebookNode
+            ) -> tuple[nbformat.NotebookNode, list[tuple[int, int, str]], list[str]]:
+    """The submission with the released locked cells restored (or put back). Returns the notebook,
+    ``(cell index, exercise number, answer name)`` of each check cell, and what was restored."""
     nb = copy.deepcopy(submission)
     for cell in nb.cells:  # its outputs are not the grader's business
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     locked = [(i, c) for i, c in enumerate(release.cells)
               if c.metadata.get("nbgrader", {}).get("locked") and _grade_id(c)]
-    notes, numbers = [], []
+    notes = []
     for release_index, released in locked:
         grade_id = _grade_id(released)
         at = next((i for i, c in enumerate(nb.cells) if _grade_id(c) == grade_id), None)
@@ -165,11 +213,10 @@ def prepare(submission: nbformat.NotebookNode, release: nbformat.NotebookNode, n
         cell.cell_type, cell.source = "code", released.source
         cell.metadata = copy.deepcopy(released.metadata)
         cell.outputs, cell.execution_count = [], None
-        if check:
-            number = int(check["number"])
-            cell.source = graded_cell_source(notebook, number, check["answer"], secret, log)
-            numbers.append(number)
-    return nb, numbers, notes
+    checks = [(i, int(m["number"]), m["answer"]) for i, c in enumerate(nb.cells)
+              if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("locked")
+              and (m := CHECK.match(c.source))]
+    return nb, checks, notes
 
 
 def _where_to_put_back(nb, release, release_index, check) -> int:
@@ -185,113 +232,152 @@ def _where_to_put_back(nb, release, release_index, check) -> int:
     return len(nb.cells)
 
 
-def read_results(log_text: str, secret: str, notebook: str, numbers: list[int]) -> dict[int, dict]:
-    """``{exercise: {"status", "message"}}`` from the log lines the grader's checks wrote (the last
-    one of each exercise); every other line is ignored, malformed or not."""
-    results = {}
-    for line in log_text.splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if not (isinstance(entry, dict) and entry.get("secret") == secret
-                and entry.get("notebook") == notebook and entry.get("exercise") in numbers
-                and entry.get("status") in STATUSES and isinstance(entry.get("message"), str)):
-            continue
-        results[entry["exercise"]] = {"status": entry["status"], "message": entry["message"]}
-    return results
+def collect_source(notebook: str, number: int, answer: str, seed: int, out: str) -> str:
+    """The cell the grader runs in place of a function exercise's check: run the answer on the
+    hidden cases of ``seed`` and write what it returned to ``out``."""
+    return ("import importlib as _vc_importlib\n"
+            "_vc_importlib.import_module('vae_course.instructor.in_kernel')"
+            f".collect({notebook!r}, {number}, {answer!r}, {seed}, {out!r})")
+
+
+def check_source(notebook: str, number: int, answer: str, secret: str, out: str) -> str:
+    """The cell the grader runs in place of any other exercise's check (judged in the kernel)."""
+    return ("import importlib as _vc_importlib\n"
+            "_vc_importlib.import_module('vae_course.instructor.in_kernel')"
+            f".graded_check({notebook!r}, {number}, {answer!r}, {secret!r}, {out!r})")
+
+
+def read_result_line(path: Path, secret: str, notebook: str, number: int) -> dict | None:
+    """``{"status", "message"}`` from the first line of a kernel-judged check's result file, when
+    it carries this run's secret for this exercise; None for anything else."""
+    from vae_course.instructor.wire import WireError, read_bounded
+    try:
+        text = read_bounded(path, MAX_RESULT_LINE).decode("utf-8", errors="replace")
+        entry = json.loads(text.splitlines()[0]) if text else None
+    except (WireError, ValueError, IndexError):
+        return None
+    if not (isinstance(entry, dict) and entry.get("secret") == secret
+            and entry.get("notebook") == notebook and entry.get("exercise") == number
+            and entry.get("status") in STATUSES and isinstance(entry.get("message"), str)):
+        return None
+    return {"status": entry["status"], "message": entry["message"]}
 
 
 # ------------------------------------------------------------------------ running one notebook
 
 
-def bwrap_path() -> str | None:
-    """The bubblewrap binary, when it is installed and works here (it needs user namespaces)."""
-    path = shutil.which("bwrap")
-    if path is None:
-        return None
-    probe = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net",
-                            "true"], capture_output=True, timeout=30)
-    return path if probe.returncode == 0 else None
+bwrap_path = sandbox.bwrap_path
 
 
-def kernel_env(work: Path, fast: bool, threads: int = 1) -> dict[str, str]:
+def kernel_env(home: str, tmp: str, fast: bool, threads: int = 1, data: str = "") -> dict[str, str]:
     """The whole environment of a submission's kernel: none of the grader's secrets, and
     ``threads`` CPU threads for torch (kernels side by side must not share a core's worth each)."""
     env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
     env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     env.update(PATH=os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"]),
-               HOME=str(work), TMPDIR=str(work / "tmp"), IPYTHONDIR=str(work / ".ipython"),
-               MPLCONFIGDIR=str(work / ".matplotlib"), MPLBACKEND="Agg",
-               VAE_COURSE_FAST="1" if fast else "0", VAE_COURSE_CACHE=str(work / "cache"),
-               PYTHONDONTWRITEBYTECODE="1")
-    if "VAE_COURSE_DATA" in os.environ:
-        env["VAE_COURSE_DATA"] = os.path.abspath(os.environ["VAE_COURSE_DATA"])
+               HOME=home, TMPDIR=tmp, IPYTHONDIR=f"{home}/.ipython", USER="student",
+               LOGNAME="student", MPLCONFIGDIR=f"{home}/.matplotlib", MPLBACKEND="Agg",
+               VAE_COURSE_FAST="1" if fast else "0", VAE_COURSE_CACHE=f"{home}/cache",
+               VAE_COURSE_DATA=data, PYTHONDONTWRITEBYTECODE="1")
     return env
 
 
-def sandbox_argv(bwrap: str, work: Path, env: dict[str, str], hide: list[Path]) -> list[str]:
-    """bwrap's arguments: read-only root, private /tmp with ``work`` in it, ``hide`` emptied, no
-    network, own PID namespace, only ``env``."""
-    argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    needed = {Path(sys.prefix), Path(sys.base_prefix), Path(__file__).resolve().parents[2]}
-    if "VAE_COURSE_DATA" in env:
-        needed.add(Path(env["VAE_COURSE_DATA"]))
-    for path in sorted(needed):  # what lives under /tmp must be bound again after the tmpfs
-        if path.exists():
-            argv += ["--ro-bind", str(path), str(path)]
-    for path in hide:
-        if path.exists():
-            argv += ["--tmpfs", str(path)]
-    argv += ["--bind", str(work), str(work), "--chdir", str(work), "--unshare-pid",
-             "--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
-             "--new-session", "--clearenv"]
-    for key, value in env.items():
-        argv += ["--setenv", key, value]
-    return argv
+class Stopped(Exception):
+    """The run was stopped by one of the grader's limits (the message says which)."""
+
+
+def _client_class():
+    from nbclient import NotebookClient
+
+    class BoundedClient(NotebookClient):
+        """nbclient that keeps no outputs (only each cell's first error, shortened) and kills the
+        kernel once the notebook has sent more than ``max_output`` bytes of output."""
+
+        max_output = 16 * 2**20
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.sent, self.errors, self.over = 0, {}, False
+
+        def process_message(self, msg, cell, cell_index):
+            kind = msg.get("msg_type")
+            if kind in ("stream", "display_data", "execute_result", "update_display_data",
+                        "error", "clear_output"):
+                self.sent += len(json.dumps(msg.get("content", {}), default=str))
+                if kind == "error" and cell_index not in self.errors:
+                    content = msg.get("content", {})
+                    self.errors[cell_index] = (f"{str(content.get('ename'))[:100]}: "
+                                               f"{str(content.get('evalue'))[:300]}")
+                if self.sent > self.max_output and not self.over:
+                    self.over = True
+                    process = getattr(self.km.provisioner, "process", None)
+                    if process is not None:
+                        process.kill()
+                return None
+            return super().process_message(msg, cell, cell_index)
+
+    return BoundedClient
 
 
 @dataclass
 class Job:
-    """One submission for a worker: the prepared notebook and how to run it."""
+    """One submission for a worker: the prepared notebook, its checks and how to run it."""
 
-    notebook: str  # path of the prepared notebook, inside ``work``
-    work: str
+    notebook: str  # the course notebook, nbNN
+    prepared: str  # path of the prepared notebook (outside the box)
+    work: str  # the grader's folder for this submission (outside the box)
+    io: str  # the folder shared with the kernel
+    checks: list  # [exercise number, "grader" | "submission", seed or secret, result path]
     timeout: int
     notebook_timeout: int
     fast: bool
     bwrap: str | None
-    hide: list[str]
+    uid: int | None = None
     threads: int = 1
+    limits: Limits = field(default_factory=Limits)
+    max_output_mb: int = 16
+    package: str = ""  # the graded copy of vae_course (release.graded_package)
+    data: str = ""  # the datasets' folder (read-only in the box)
 
 
 def run_job(job: Job) -> dict:
-    """Execute the prepared notebook (in a worker process); return ``{"error": why or None}``."""
+    """Execute the prepared notebook (in a worker process, which imports no torch); returns
+    ``{"error": why or None}``. What the checks left is judged afterwards (``judge_all``)."""
     from jupyter_client import AsyncKernelManager
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_core.utils import run_sync
-    from nbclient import NotebookClient
 
-    work = Path(job.work)
-    (work / "tmp").mkdir(exist_ok=True)
-    env = kernel_env(work, job.fast, job.threads)
-    launch = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    work, io = Path(job.work), Path(job.io)
     if job.bwrap:
-        launch = sandbox_argv(job.bwrap, work, env, [Path(p) for p in job.hide]) + ["--"] + launch
-    specs = work / ".kernels"
+        env = kernel_env(sandbox.HOME, "/tmp", job.fast, job.threads, job.data)
+        spec = sandbox.Spec(job.bwrap, str(io), env, sys.executable,
+                            sandbox.needed_paths(Path(env["VAE_COURSE_DATA"])), job.uid,
+                            job.limits, [[job.package, str(sandbox.installed_package())]])
+        sandbox.write_spec(spec, work / "spec.json")
+        launch = [sys.executable, "-m", "vae_course.instructor.sandbox", str(work / "spec.json"),
+                  "{connection_file}"]
+    else:
+        home = work / "home"
+        (home / "tmp").mkdir(parents=True, exist_ok=True)
+        env = kernel_env(str(home), str(home / "tmp"), job.fast, job.threads, job.data)
+        env["PYTHONPATH"] = str(Path(job.package).parent)  # ahead of the installed package
+        launch = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    specs = work / "kernels"
     (specs / "graded").mkdir(parents=True, exist_ok=True)
     (specs / "graded" / "kernel.json").write_text(json.dumps(
         {"argv": launch, "display_name": "graded submission", "language": "python"}))
     km = AsyncKernelManager(kernel_name="graded", kernel_spec_manager=KernelSpecManager(
-        kernel_dirs=[str(specs)]), connection_file=str(work / "kernel.json"),
-        transport="ipc", ip=str(work / "ipc"))  # unix sockets: they cross --unshare-net
-    nb = nbformat.read(job.notebook, as_version=4)
-    client = NotebookClient(nb, km=km, timeout=job.timeout, allow_errors=True,
-                            interrupt_on_timeout=False, shutdown_kernel="immediate",
-                            resources={"metadata": {"path": job.work}})
+        kernel_dirs=[str(specs)]), connection_file=str(io / "kernel.json"),
+        transport="ipc", ip=str(io / "ipc"))  # unix sockets: they cross --unshare-net
+    nb = nbformat.read(job.prepared, as_version=4)
+    client = _client_class()(nb, km=km, timeout=job.timeout, allow_errors=True,
+                             interrupt_on_timeout=False, shutdown_kernel="immediate",
+                             resources={"metadata": {"path": str(io if job.bwrap else
+                                                                 work / "home")}})
+    client.max_output = job.max_output_mb * 2**20
     error = None
     try:
-        with client.setup_kernel(env=env):  # leaving it shuts the kernel (and its sandbox) down
+        with client.setup_kernel(env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
             deadline = time.monotonic() + job.notebook_timeout
             for index, cell in enumerate(nb.cells):
                 left = math.ceil(deadline - time.monotonic())
@@ -300,6 +386,10 @@ def run_job(job: Job) -> dict:
                     client.execute_cell(cell, index,
                                         execution_count=client.code_cells_executed + 1)
                 except Exception as e:
+                    if client.over:
+                        raise Stopped(f"the notebook sent more than {job.max_output_mb} MB of "
+                                      f"output (--max-output) by cell {index + 1}; it was "
+                                      "stopped there") from None
                     if "timed out" not in str(e).lower() and type(e).__name__ != "CellTimeoutError":
                         raise
                     limit = ("--timeout" if client.timeout == job.timeout
@@ -307,22 +397,51 @@ def run_job(job: Job) -> dict:
                     error = (f"cell {index + 1} ran past its time limit of {client.timeout} s "
                              f"({limit}); the run was stopped there")
                     break
+                if client.over:
+                    raise Stopped(f"the notebook sent more than {job.max_output_mb} MB of output "
+                                  f"(--max-output) by cell {index + 1}; it was stopped there")
                 if time.monotonic() >= deadline:
                     error = (f"the notebook ran past its time limit of {job.notebook_timeout} s "
                              f"(--notebook-timeout) in cell {index + 1}; it was stopped there")
                     break
-    except Exception as e:  # the kernel died or did not start: keep what was logged
-        error = f"the run stopped: {type(e).__name__}: {e}"
+    except Stopped as e:
+        error = str(e)
+    except Exception as e:  # the kernel died or did not start: keep what was written
+        error = f"the run stopped: {type(e).__name__}: {str(e)[:300]}"
     finally:
         if km.has_kernel:  # a kernel that ignored the shutdown request: killed
             run_sync(km.shutdown_kernel)(now=True)
-    if error is None:
-        for index, cell in enumerate(nb.cells):  # cells counted from 1, as a reader counts
-            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-            if errors:
-                error = f"cell {index + 1} raised {errors[0]['ename']}: {errors[0]['evalue']}"
-                break
+    if error is None and client.errors:
+        index = min(client.errors)
+        error = f"cell {index + 1} raised {client.errors[index]}"
     return {"error": error}
+
+
+def judge_all(job: Job) -> dict[int, dict]:
+    """The verdict on every check that left a result: function exercises judged here, in the
+    grader's process, from the numbers their cell wrote; the others read from their result line.
+    Every file read is size-capped, so this takes well under a second whatever the kernel left."""
+    from vae_course.instructor.wire import WireError, load
+
+    exercises = {ex.number: ex for ex in exercises_for(job.notebook)}
+    results = {}
+    for number, judged_in, key, path in job.checks:
+        exercise = exercises[number]
+        if judged_in == "submission":
+            if found := read_result_line(Path(path), key, job.notebook, number):
+                results[number] = found
+            continue
+        try:
+            outcomes = load(path)
+        except WireError:
+            continue  # the check did not run (or left something the grader will not read)
+        try:
+            result = exercise.judge(exercise.hidden_cases(key), outcomes)
+        except Exception as e:  # comparing what came back failed: the answer's fault, told so
+            result = exercise.failed(f"what your function returned could not be compared with "
+                                     f"the reference ({type(e).__name__}: {str(e)[:200]})")
+        results[number] = {"status": result.status, "message": result.message}
+    return results
 
 
 def run_in_worker(job: Job) -> dict:
@@ -339,23 +458,24 @@ def run_in_worker(job: Job) -> dict:
         proc.communicate()
         return {"error": f"the grader's worker ran past {limit} s and was killed"}
     try:
-        return json.loads(out.strip().splitlines()[-1])
-    except (ValueError, IndexError):
+        return {"error": json.loads(out.strip().splitlines()[-1])["error"]}
+    except (ValueError, IndexError, KeyError, TypeError):
         return {"error": f"the grader's worker failed: {one_line(err)[-500:]}"}
 
 
 # ----------------------------------------------------------------------------- rows and the CSV
 
 
-def one_line(message: str) -> str:
-    """A multi-line feedback message as one CSV-friendly line."""
-    return " | ".join(line.strip() for line in message.splitlines() if line.strip())
+def one_line(message: str, limit: int = MAX_MESSAGE) -> str:
+    """A multi-line feedback message as one CSV-friendly line of at most ``limit`` characters."""
+    text = " | ".join(line.strip() for line in str(message).splitlines() if line.strip())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def not_run_row(student: str, message: str = "") -> dict:
     """A CSV row for a submission (or an exercise of it) whose checks did not run."""
     return {"student": student, "notebook": "", "exercise": "", "title": "", "status": NOT_RUN,
-            "points": 0, "max_points": "", "message": message}
+            "points": 0, "max_points": "", "judged_in": "", "message": one_line(message)}
 
 
 @dataclass
@@ -367,78 +487,175 @@ class Settings:
     notebook_timeout: int = 1800
     fast: bool = True
     bwrap: str | None = None
-    hide: tuple[str, ...] = ()
+    assignment: str | None = None  # nbNN: only that notebook is graded
     threads: int | None = None  # per kernel; None: the CPU's cores shared among the jobs
+    limits: Limits = field(default_factory=Limits)
+    max_output_mb: int = 16
+    uid_base: int = UID_BASE
+    packages: Path | None = None  # where the graded copies of the package are built, one per notebook
 
 
-def grade_submission(path: Path, student: str, settings: Settings) -> list[dict]:
+_package_lock = threading.Lock()
+
+
+def graded_copy(notebook: str, settings: Settings) -> Path:
+    """The copy of the package that ``notebook``'s submissions run with (built once per run)."""
+    from vae_course.instructor import release
+
+    root = Path(settings.packages or tempfile.gettempdir()) / notebook
+    with _package_lock:
+        if not (root / "vae_course").is_dir():
+            numbers = {ex.number for ex in exercises_for(notebook) if judged_by_grader(ex)}
+            release.graded_package(notebook, numbers, root)
+    return root / "vae_course"
+
+
+def which_notebook(path: Path, nb: nbformat.NotebookNode, settings: Settings
+                   ) -> tuple[str | None, str]:
+    """The notebook to grade ``nb`` as, or None and why not."""
+    by_name, imported = notebooks_named(path, nb)
+    if settings.assignment is None:
+        found = by_name or (sorted(imported)[0] if imported else None)
+        return found, ("" if found else "could not tell which course notebook this is: name the "
+                       "file NN_name.ipynb or keep its `from vae_course.checks.nbNN` import")
+    others = sorted(({by_name} | imported) - {None, settings.assignment})
+    if others:
+        return None, (f"not graded: this looks like the work of {', '.join(others)} "
+                      f"({'its file name' if by_name in others else 'the checks it imports'}), "
+                      f"not of assignment {settings.assignment}")
+    return settings.assignment, ""
+
+
+@contextlib.contextmanager
+def io_folder(work: Path, uid: int | None, limits: Limits):
+    """The folder the kernel shares with the grader: as root, a tmpfs of ``limits.io_mb`` owned
+    by the kernel's user id; otherwise a plain folder."""
+    io = work / "io"
+    io.mkdir(mode=0o700)
+    mounted = False
+    if uid is not None:
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o",
+                               f"size={limits.io_mb}m,mode=0700,uid={uid},gid={uid},nosuid,nodev",
+                               "tmpfs", str(io)], capture_output=True)
+        mounted = done.returncode == 0
+        if not mounted:
+            os.chown(io, uid, uid)
+    try:
+        yield io
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(io)], capture_output=True)
+
+
+def grade_submission(path: Path, student: str, settings: Settings, uid: int | None = None
+                     ) -> list[dict]:
     """The CSV rows (dicts with ``COLUMNS``) of one submitted notebook."""
+    from vae_course.data import data_root
+
     row = not_run_row(student)
     try:
-        nb = nbformat.read(path, as_version=4)
-        problem = unreadable_because(nb)
-    except Exception as e:
-        problem = f"{type(e).__name__}: {e}"
-    if problem:
-        return [dict(row, message=f"could not read the notebook: not a readable notebook "
-                                  f"({problem})")]
-    notebook = notebook_id(path, nb)
+        nb = read_submission(path)
+    except ValueError as e:
+        return [dict(row, message=str(e))]
+    notebook, why_not = which_notebook(path, nb, settings)
     if notebook is None:
-        return [dict(row, message="could not tell which course notebook this is: name the file "
-                                  "NN_name.ipynb or keep its `from vae_course.checks.nbNN` import")]
+        return [dict(row, message=why_not)]
     exercises = {ex.number: ex for ex in exercises_for(notebook)}
     release_path = released_notebook(settings.release, notebook)
     if not exercises or release_path is None:
         return [dict(row, notebook=notebook, message=f"no exercises or no released notebook "
                                                      f"for {notebook} in {settings.release}")]
-    rows = [dict(row, notebook=notebook, exercise=n, title=ex.title, max_points=ex.points)
+    rows = [dict(row, notebook=notebook, exercise=n, title=ex.title, max_points=ex.points,
+                 judged_in="grader" if judged_by_grader(ex) else "submission")
             for n, ex in sorted(exercises.items())]
     secret = secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="vae_course_grade_") as work:
-        log = Path(work) / "grade_log.jsonl"
-        release = nbformat.read(release_path, as_version=4)
-        graded, numbers, notes = prepare(nb, release, notebook, secret, str(log))
-        name = Path(work) / Path(path).name
-        nbformat.write(graded, name)
-        outcome = run_in_worker(Job(str(name), work, settings.timeout, settings.notebook_timeout,
-                                    settings.fast, settings.bwrap, list(settings.hide),
-                                    settings.threads or 1))
-        text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
-    results = read_results(text, secret, notebook, numbers)
+        work = Path(work)
+        with io_folder(work, uid, settings.limits) as io:
+            release = nbformat.read(release_path, as_version=4)
+            graded, found, notes = prepare(nb, release)
+            checks = []
+            for index, number, answer in found:
+                if number not in exercises:
+                    continue
+                if judged_by_grader(exercises[number]):
+                    seed = secrets.randbelow(2**31)
+                    out = str(io / f"ex{number}.npz")
+                    graded.cells[index].source = collect_source(notebook, number, answer, seed,
+                                                                out)
+                    checks.append([number, "grader", seed, out])
+                else:
+                    out = str(io / f"ex{number}.json")
+                    graded.cells[index].source = check_source(notebook, number, answer, secret,
+                                                              out)
+                    checks.append([number, "submission", secret, out])
+            prepared = work / "prepared.ipynb"  # outside the box: its seeds and secret stay here
+            nbformat.write(graded, prepared)
+            job = Job(notebook, str(prepared), str(work), str(io), checks, settings.timeout,
+                      settings.notebook_timeout, settings.fast, settings.bwrap, uid,
+                      settings.threads or 1, settings.limits, settings.max_output_mb,
+                      str(graded_copy(notebook, settings)), str(data_root()))
+            outcome = run_in_worker(job)
+            results = judge_all(job)
     why = "; ".join([*([outcome["error"]] if outcome.get("error") else []), *notes])
     for r in rows:
         if r["exercise"] in results:
             result = results[r["exercise"]]
-            r.update(status=result["status"], message=one_line(result["message"]),
+            message = result["message"] + (f" ({'; '.join(notes)})" if notes else "")
+            r.update(status=result["status"], message=one_line(message),
                      points=r["max_points"] if result["status"] == "passed" else 0)
-            if notes:
-                r["message"] += f" ({'; '.join(notes)})"
         else:
-            r["message"] = "the check did not run" + (f" ({why})" if why else "")
+            r["message"] = one_line("the check did not run" + (f" ({why})" if why else ""))
     return rows
+
+
+def free_uids(base: int, count: int) -> list[int]:
+    """``count`` user ids from ``base`` on that no account of this machine has."""
+    uids = []
+    uid = base
+    while len(uids) < count:
+        try:
+            pwd.getpwuid(uid)
+        except KeyError:
+            uids.append(uid)
+        uid += 1
+    return uids
 
 
 def grade_folder(folder: Path, settings: Settings, jobs: int = 1) -> list[dict]:
     """The CSV rows of every submission under ``folder``, ``jobs`` at a time, in file order;
-    prints one summary line per submission as it finishes."""
+    prints one summary line per submission as it finishes. As root, each of the ``jobs`` slots
+    runs its kernels as a user id of its own."""
     paths = find_submissions(folder)
+    jobs = max(1, jobs)
     if settings.threads is None:  # two kernels with two threads each on two cores: 5-10x slower
-        settings = replace(settings, threads=max(1, (os.cpu_count() or 1) // max(1, jobs)))
+        settings = replace(settings, threads=max(1, (os.cpu_count() or 1) // jobs))
+    slots: queue.Queue = queue.Queue()
+    for uid in (free_uids(settings.uid_base, jobs) if settings.bwrap and os.geteuid() == 0
+                else [None] * jobs):
+        slots.put(uid)
 
     def grade_one(path: Path) -> list[dict]:
         student = path.relative_to(folder).with_suffix("").as_posix()
+        uid = slots.get()
         try:
-            mine = grade_submission(path, student, settings)
+            mine = grade_submission(path, student, settings, uid)
         except Exception as e:  # a bug of the grader's own costs this student only, and says so
             mine = [not_run_row(student, f"the grader failed on this submission: "
-                                         f"{type(e).__name__}: {e}")]
+                                         f"{type(e).__name__}: {str(e)[:300]}")]
+        finally:
+            slots.put(uid)
         passed = sum(r["status"] == "passed" for r in mine if r["exercise"] != "")
         total = sum(r["exercise"] != "" for r in mine)
         print(f"{student} ({mine[0]['notebook'] or '?'}): {passed}/{total} passed", flush=True)
         return mine
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return [row for rows in pool.map(grade_one, paths) for row in rows]
+    with tempfile.TemporaryDirectory(prefix="vae_course_packages_") as packages:
+        if settings.packages is None:
+            os.chmod(packages, 0o755)
+            settings = replace(settings, packages=Path(packages))
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            return [row for rows in pool.map(grade_one, paths) for row in rows]
 
 
 def spreadsheet_safe(value: object) -> object:
@@ -462,6 +679,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vae_course.instructor.grade",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR", nargs="?")
+    parser.add_argument("--assignment", metavar="NN",
+                        help="grade only this course notebook (e.g. 05); other work is flagged")
     parser.add_argument("--out", type=Path, default=Path("grades.csv"), help="the CSV to write")
     parser.add_argument("--release", type=Path, default=Path("notebooks"),
                         help="the released student notebooks, whose locked cells are restored")
@@ -471,29 +690,54 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds allowed per notebook, counted from its first cell")
     parser.add_argument("--full", action="store_true",
                         help="run in full mode (VAE_COURSE_FAST=0) instead of fast mode")
-    parser.add_argument("--sandbox", choices=["auto", "require", "off"], default="auto",
-                        help="bubblewrap: use it when installed (auto), refuse without (require)")
+    parser.add_argument("--sandbox", choices=["require", "auto", "off"], default="require",
+                        help="bubblewrap: required (the default; 'auto' is the same), or off")
+    defaults = Limits()
+    parser.add_argument("--memory", type=int, default=defaults.memory_mb, metavar="MB",
+                        help="memory per process of a submission (RLIMIT_DATA)")
+    parser.add_argument("--processes", type=int, default=defaults.processes,
+                        help="processes and threads of a submission")
+    parser.add_argument("--disk", type=int, default=defaults.disk_mb, metavar="MB",
+                        help="size of a submission's home folder and of its /tmp, each")
+    parser.add_argument("--max-output", type=int, default=16, metavar="MB",
+                        help="output a notebook may send before it is stopped")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:  # internal: one Job as JSON on stdin, its outcome as JSON on stdout
-        print(json.dumps(run_job(Job(**json.loads(sys.stdin.read())))))
+        raw = json.loads(sys.stdin.read())
+        raw["limits"] = Limits(**raw["limits"])
+        print(json.dumps(run_job(Job(**raw))))
         return 0
     if args.submissions is None or not find_submissions(args.submissions):
         print(f"error: no .ipynb files under {args.submissions}", file=sys.stderr)
         return 2
-    bwrap = bwrap_path() if args.sandbox != "off" else None
-    if bwrap is None and args.sandbox == "require":
-        print("error: --sandbox require, but bubblewrap (bwrap) is not installed or does not work "
-              "here (Debian: apt-get install bubblewrap)", file=sys.stderr)
+    assignment = None
+    if args.assignment is not None:
+        if not re.fullmatch(r"(nb)?\d\d", args.assignment) or not exercises_for(
+                "nb" + args.assignment[-2:]):
+            print(f"error: --assignment {args.assignment}: no course notebook with exercises "
+                  "has that number", file=sys.stderr)
+            return 2
+        assignment = "nb" + args.assignment[-2:]
+    bwrap = sandbox.bwrap_path() if args.sandbox != "off" else None
+    if bwrap is None and args.sandbox != "off":
+        print("error: bubblewrap (bwrap) is not installed or cannot build a sandbox here "
+              "(Debian: apt-get install bubblewrap). The grader will not run students' code "
+              "unsandboxed unless you say --sandbox off.", file=sys.stderr)
         return 2
     if bwrap is None:
-        print("warning: submissions run WITHOUT a sandbox: "
-              + ("--sandbox off" if args.sandbox == "off" else "bubblewrap (bwrap) is not "
-                 "installed or does not work here (Debian: apt-get install bubblewrap)")
-              + ". They get a clean environment and a folder of their own, but can read and "
-              "write what you can, use the network and leave processes behind.", file=sys.stderr)
+        print("warning: submissions run WITHOUT a sandbox (--sandbox off): they get a clean "
+              "environment and a folder of their own, but can read and write what you can, use "
+              "the network and leave processes behind.", file=sys.stderr)
+    if assignment is None:
+        print("note: no --assignment given: each submission is graded as the notebook its file "
+              "name or imports name; say --assignment NN to grade one assignment and flag the "
+              "rest.", file=sys.stderr)
+    limits = replace(defaults, memory_mb=args.memory, processes=args.processes,
+                     disk_mb=args.disk)
     settings = Settings(args.release.resolve(), args.timeout, args.notebook_timeout,
-                        not args.full, bwrap, (str(args.submissions.resolve()),))
+                        not args.full, bwrap, assignment, limits=limits,
+                        max_output_mb=args.max_output)
     started = time.monotonic()
     rows = grade_folder(args.submissions, settings, args.jobs)
     write_csv(rows, args.out)
