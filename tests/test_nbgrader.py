@@ -2,13 +2,15 @@
 
 ``nbgrader generate_assignment`` on ``solutions/`` must give the code and the nbgrader metadata of
 ``notebooks/`` (the course's own generator), and ``nbgrader autograde`` must score a solved, a partly
-solved and an untouched submission of one notebook as expected. The course folder is the one the
-README's instructor section describes.
+solved and an untouched submission of one notebook as expected, warning of a changed locked cell
+only when the learner changed it. The course folder, and its ``nbgrader_config.py`` read from the
+README, are the ones the README's instructor section describes.
 """
 
 import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,11 +28,20 @@ ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 GRADED = "01_latent_variables_and_elbo"  # two exercises, a few seconds in fast mode
 ASSIGNMENT = "ps"
-CONFIG = """\
-c = get_config()
-c.CourseDirectory.course_id = "vae-course"
-c.ExecutePreprocessor.timeout = 600
-"""
+CHEAP = "02_gaussian_kl"  # two exercises, no training: the cheapest graded notebook to autograde
+RESTORE = "vae_course.instructor.nbgrader_steps.restore_hidden_tests"
+CHANGED = re.compile(r"Attribute 'checksum' for cell (\S+) has changed!")
+
+
+def readme_config() -> str:
+    """The ``nbgrader_config.py`` that the README's *Grade with nbgrader* commands write."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"^    cat > nbgrader_config\.py <<'EOF'\n(.*?)^    EOF$", readme, re.M | re.S)
+    assert found, "the README writes nbgrader_config.py with a `cat > nbgrader_config.py <<'EOF'`"
+    return "".join(line.removeprefix("    ") for line in found[1].splitlines(keepends=True))
+
+
+CONFIG = readme_config()
 LOCK_FLAGS = ("editable", "deletable")
 # nbgrader runs `alembic` from PATH: the one installed beside this Python
 PATH = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -80,10 +91,14 @@ def test_generate_assignment_gives_the_student_notebooks(course, name):
                    for c in released), "the hidden test lines are removed"
 
 
-def submit(course: Path, student: str, nb: nbformat.NotebookNode) -> None:
+def submit(course: Path, student: str, nb: nbformat.NotebookNode, name: str = GRADED) -> None:
     folder = course / "submitted" / student / ASSIGNMENT
     folder.mkdir(parents=True)
-    nbformat.write(nb, folder / f"{GRADED}.ipynb")
+    nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+def grade_id(cell: nbformat.NotebookNode) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
 def solved(released: nbformat.NotebookNode, solution: nbformat.NotebookNode,
@@ -128,3 +143,58 @@ def test_autograde_scores_solved_partly_solved_and_untouched_submissions(course,
     feedback = json.dumps(nbformat.read(
         course / "autograded" / "bob" / ASSIGNMENT / f"{GRADED}.ipynb", 4).cells)
     assert "not attempted yet" in feedback  # the learner-facing message reaches the autograded copy
+
+
+def test_the_readme_config_adds_one_step_to_nbgrader_s_own_sanitizing_before_its_tamper_check():
+    from nbgrader.converters import Autograde
+    from traitlets.config import Config
+    from traitlets.utils.importstring import import_item
+
+    config = Config()
+    exec(CONFIG, {"get_config": lambda: config})
+    default = Autograde.class_traits()["sanitize_preprocessors"].default()
+    ours = config.Autograde.sanitize_preprocessors
+    assert ours.index(RESTORE) == ours.index("nbgrader.preprocessors.OverwriteCells") - 1
+    assert [import_item(name) for name in ours if name != RESTORE] == default, \
+        "nbgrader's own list, in its order: update the README's list to this nbgrader's"
+
+
+def test_autograde_warns_of_a_changed_check_cell_only_when_the_learner_changed_it(tmp_path, monkeypatch):
+    """nbgrader's own sanitizing warns for every check cell of an untouched release
+    (jupyter/nbgrader#1961); with the README's config only a locked cell the learner edited gets the
+    warning, and the hidden ``exN.assert_passed()`` is graded in both."""
+    (tmp_path / "nbgrader_config.py").write_text(CONFIG)
+    source = tmp_path / "source" / ASSIGNMENT
+    source.mkdir(parents=True)
+    shutil.copy(ROOT / "solutions" / f"{CHEAP}.ipynb", source)
+    nbgrader(tmp_path, "generate_assignment", ASSIGNMENT)
+    released = nbformat.read(tmp_path / "release" / ASSIGNMENT / f"{CHEAP}.ipynb", as_version=4)
+    solution = nbformat.read(ROOT / "solutions" / f"{CHEAP}.ipynb", as_version=4)
+    points = {grade_id(c): c.metadata.nbgrader["points"] for c in released.cells
+              if c.metadata.get("nbgrader", {}).get("grade")}
+    assert set(points) == {"ex1-check", "ex2-check"}
+    authored = {grade_id(c): c.source for c in solution.cells if grade_id(c) in points}
+    submit(tmp_path, "ursula", released, CHEAP)  # the release as it is
+    tom = solved(released, solution, {"ex1", "ex2"})  # both solved, and a locked check cell edited
+    next(c for c in tom.cells if grade_id(c) == "ex2-check").source = "print('passed')"
+    submit(tmp_path, "tom", tom, CHEAP)
+
+    logs = {}
+    for student in ("ursula", "tom"):  # one run each: each log is one student's
+        run = nbgrader(tmp_path, "autograde", ASSIGNMENT, "--create", f"--student={student}")
+        logs[student] = run.stdout + run.stderr
+
+    assert "has changed" not in logs["ursula"], logs["ursula"]
+    assert CHANGED.findall(logs["tom"]) == ["ex2-check"], logs["tom"]
+    monkeypatch.setenv("PATH", PATH)
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gradebook:
+        scores = {(student, check): gradebook.find_grade(check, CHEAP, ASSIGNMENT, student).score
+                  for student in logs for check in points}
+    # the hidden test ran: the untouched exercises fail it, tom's restored check cell passes it
+    assert scores == {("ursula", "ex1-check"): 0, ("ursula", "ex2-check"): 0,
+                      ("tom", "ex1-check"): points["ex1-check"],
+                      ("tom", "ex2-check"): points["ex2-check"]}
+    for student in logs:
+        graded = nbformat.read(tmp_path / "autograded" / student / ASSIGNMENT / f"{CHEAP}.ipynb", 4)
+        restored = {grade_id(c): c.source for c in graded.cells if grade_id(c) in points}
+        assert restored == authored, f"{student}'s check cells are graded as authored, hidden test and all"

@@ -21,6 +21,9 @@ same code as ``notebooks/``; ``tests/test_nbgrader.py`` runs it):
   worth the exercise's ``points`` in ``vae_course/checks/nbNN.py``.
 - **The setup cell** (the first code cell: imports and seeds) is a locked read-only cell
   (``grade_id`` ``setup``).
+- **Grading with nbgrader**: ``vae_course.instructor.nbgrader_steps.restore_hidden_tests``, an
+  ``autograde`` step the README's ``nbgrader_config.py`` names, spares an untouched check cell
+  nbgrader's tamper warning.
 
 ``tag`` writes that nbgrader metadata (and the hidden lines) into the solved notebooks, changing
 nothing else. The student version then clears outputs (except in cells containing
