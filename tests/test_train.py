@@ -3,7 +3,7 @@ import torch
 
 from vae_course.losses import ae_loss, vae_loss
 from vae_course.models import AE, VAE
-from vae_course.train import History, Recipe, evaluate, fit, pick_device, seed_everything
+from vae_course.train import History, Recipe, course_seed, evaluate, fit, pick_device, seed_everything
 
 
 def toy_digits(n=256, seed=0):
@@ -130,3 +130,21 @@ def test_one_cycle_schedule_warms_up_then_ends_near_zero_and_unknown_schedules_a
     assert used[-1] < 1e-5  # decayed from the 1e-2 peak to almost nothing by the last batch
     with pytest.raises(ValueError, match="one-cycle"):
         fit(model, vae_loss, (x, y), epochs=1, schedule="cosine", progress=False, device="cpu")
+
+
+def test_the_course_seed_is_0_unless_vae_course_seed_names_another(monkeypatch):
+    monkeypatch.delenv("VAE_COURSE_SEED", raising=False)
+    assert course_seed() == 0  # what the notebooks' saved outputs were made with
+    monkeypatch.setenv("VAE_COURSE_SEED", "")
+    assert course_seed() == 0
+    monkeypatch.setenv("VAE_COURSE_SEED", " 3 ")
+    assert course_seed() == 3
+    assert torch.equal(torch.randn(2, generator=seed_everything(course_seed())),
+                       torch.randn(2, generator=torch.Generator().manual_seed(3)))
+
+
+@pytest.mark.parametrize("value", ["three", "1.5", "-1", str(2**32)])
+def test_a_seed_that_is_not_a_whole_number_in_range_is_a_clear_error(monkeypatch, value):
+    monkeypatch.setenv("VAE_COURSE_SEED", value)
+    with pytest.raises(ValueError, match=r"VAE_COURSE_SEED=.*whole number from 0"):
+        course_seed()

@@ -30,7 +30,8 @@ ANSWERS: dict[tuple[str, int], tuple[str, ...]] = {
     ("nb04", 3): ("train.fit",),
     ("nb04", 4): (),  # interpolation is torch.lerp
     ("nb04", 5): ("models.AE",),
-    ("nb05", 1): ("models.VAE.reparameterize",),
+    ("nb05", 1): ("models.VAE.reparameterize", "models.CVAE.reparameterize",
+                  "models.ConvVAE.reparameterize"),
     ("nb05", 2): ("models.VAE",),
     ("nb05", 3): ("losses.vae_loss", "losses.neg_elbo"),
     ("nb05", 4): (),  # decoding prior draws: a line of the notebook, not a package function

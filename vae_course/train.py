@@ -1,11 +1,16 @@
 """Seeding, device choice and one small training loop, ``fit``, shared by every notebook.
 
+Every notebook's setup cell seeds itself with ``seed_everything(course_seed())``: seed 0, unless the
+environment variable ``VAE_COURSE_SEED`` names another, so that a claim about random numbers can be
+re-run on fresh ones (``VAE_COURSE_SEED=3 jupyter nbconvert --execute ...``; ``tests/test_seeds.py``).
+
 ``fit`` keeps the whole dataset in memory (on the model's device) and slices shuffled
 mini-batches out of it: no ``DataLoader``, no per-image transforms. It records the mean loss of
 every epoch on the training data (averaged over the epoch's mini-batches, as they were trained)
 and, when test data is given, on the test data (evaluated after the epoch, without gradients).
 """
 
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -19,6 +24,30 @@ from .losses import ae_loss, cvae_loss, vae_loss
 
 LOSSES = {"ae": ae_loss, "vae": vae_loss, "cvae": cvae_loss}
 """The course's objectives by name, for :class:`Recipe` (each ``(model, x, y) -> nats per image``)."""
+
+
+SEED_VARIABLE = "VAE_COURSE_SEED"
+"""The environment variable :func:`course_seed` reads."""
+
+
+def course_seed(default: int = 0) -> int:
+    """The seed of this run of a notebook: the integer in ``VAE_COURSE_SEED``, else ``default`` (0).
+
+    Each call reads the environment afresh; unset or empty means ``default``, so a notebook's saved
+    outputs (made with seed 0) are what a plain run reproduces. Anything but a whole number from 0
+    to 2**32 - 1 (the range every seeded generator accepts) is a ValueError that names the variable.
+    """
+    value = os.environ.get(SEED_VARIABLE, "").strip()
+    if not value:
+        return default
+    try:
+        seed = int(value)
+    except ValueError:
+        seed = None
+    if seed is None or not 0 <= seed < 2**32:
+        raise ValueError(f"{SEED_VARIABLE}={value!r} is not a seed: use a whole number from 0 to "
+                         f"{2**32 - 1}, e.g. {SEED_VARIABLE}=3, or unset it for the default seed {default}.")
+    return seed
 
 
 def seed_everything(seed: int = 0) -> torch.Generator:
