@@ -145,6 +145,12 @@ HOSTILE = {
                                             "importance_weighted_bound as f\n"
                                             "    return f(log_joint(z) - log_q(z))"}),
                          ("not attempted", "not attempted"), "not attempted yet"),
+    "h_package_answer_evaluate": (submission({"ex2": "def iw_bound(log_joint, log_q, z):\n"
+                                                     "    from vae_course.evaluate import iw_bound\n"
+                                                     "    log_w = log_joint(z) - log_q(z)\n"
+                                                     "    return iw_bound(lambda k: log_w[:, None], "
+                                                     "len(log_w), chunk=len(log_w))[0]"}),
+                                  ("not attempted", "not attempted"), "not attempted yet"),
     "h_exec_reference_source": (submission({"ex1": "import inspect\nfrom vae_course.checks import nb01\n"
                                                    "exec(inspect.getsource(nb01._mc_elbo_reference)"
                                                    ".replace('_mc_elbo_reference', 'mc_elbo'))"}),

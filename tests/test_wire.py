@@ -1,5 +1,6 @@
 """What crosses from a graded kernel to the grader: numbers only, read back without trust."""
 
+import json
 import math
 import os
 
@@ -73,3 +74,35 @@ def test_a_result_the_grader_will_not_read(tmp_path, make):
         wire.load(path)
     with pytest.raises(wire.WireError):
         wire.load(tmp_path / "missing.npz")
+
+
+def _archive(path, manifest, **arrays):
+    np.savez(path, manifest=np.frombuffer(json.dumps(manifest).encode(), dtype=np.uint8), **arrays)
+
+
+@pytest.mark.parametrize("make", ["one array named many times", "many members", "unknown dtype",
+                                  "a 5000-digit int", "more entries than cases"])
+def test_a_result_built_to_exhaust_the_grader_is_refused(tmp_path, make):
+    """Found by a red-team review: one 200 MB array named 64,000 times from a small manifest made
+    the grader's own process ask for terabytes."""
+    path = tmp_path / "ex1.npz"
+    leaf = {"t": "tensor", "k": "a0", "dtype": "float64"}
+    if make == "one array named many times":
+        _archive(path, [{"kind": "returned", "value": {"t": "tuple", "items": [leaf] * 64}}] * 4,
+                 a0=np.zeros(10))
+    elif make == "many members":
+        _archive(path, [], **{f"a{k}": np.zeros(1) for k in range(wire.MAX_MEMBERS + 1)})
+    elif make == "unknown dtype":
+        _archive(path, [{"kind": "returned", "value": dict(leaf, dtype="qint8")}], a0=np.zeros(1))
+    elif make == "a 5000-digit int":
+        _archive(path, [{"kind": "returned", "value": {"t": "int", "v": "9" * 5000}}])
+    else:
+        _archive(path, [{"kind": "returned", "value": {"t": "none"}}] * 5)
+    with pytest.raises(wire.WireError):
+        wire.load(path, entries_at_most=4)
+
+
+def test_a_type_name_is_only_letters_and_digits(tmp_path):
+    path = tmp_path / "ex1.npz"
+    _archive(path, [{"kind": "returned", "value": {"t": "other", "type": "st\x00r<b>"}}])
+    assert repr(wire.load(path)[0].value) == "a strb"

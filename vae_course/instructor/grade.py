@@ -32,8 +32,8 @@ refuses to run unless told ``--sandbox off`` (then a submission can do what your
 
 **Limits:** ``--timeout`` seconds per cell, ``--notebook-timeout`` per notebook (counted from its
 first cell); past either, or past ``--max-output`` MB of output, the kernel is killed and the
-remaining exercises are ``not run``; a hard stop of the whole worker (reading the results included)
-a minute after that. One broken or hostile submission affects only its own rows. ``--jobs N`` grades
+remaining exercises are ``not run``; a hard stop of the whole worker a minute after that. The results
+are read afterwards, each read bounded in size, archive members, numbers and entries. One broken or hostile submission affects only its own rows. ``--jobs N`` grades
 N submissions at a time, each kernel with the machine's cores divided by N as torch threads.
 
 The CSV has one row per student and exercise: ``student, notebook, exercise, title, status,
@@ -49,6 +49,7 @@ import argparse
 import contextlib
 import copy
 import csv
+import fcntl
 import json
 import math
 import os
@@ -354,8 +355,8 @@ def run_job(job: Job) -> dict:
                             sandbox.needed_paths(Path(env["VAE_COURSE_DATA"])), job.uid,
                             job.limits, [[job.package, str(sandbox.installed_package())]])
         sandbox.write_spec(spec, work / "spec.json")
-        launch = [sys.executable, "-m", "vae_course.instructor.sandbox", str(work / "spec.json"),
-                  "{connection_file}"]
+        launch = [sys.executable, "-I", "-m", "vae_course.instructor.sandbox",  # -I: no cwd
+                  str(work / "spec.json"), "{connection_file}"]                 # on sys.path
     else:
         home = work / "home"
         (home / "tmp").mkdir(parents=True, exist_ok=True)
@@ -372,7 +373,7 @@ def run_job(job: Job) -> dict:
     nb = nbformat.read(job.prepared, as_version=4)
     client = _client_class()(nb, km=km, timeout=job.timeout, allow_errors=True,
                              interrupt_on_timeout=False, shutdown_kernel="immediate",
-                             resources={"metadata": {"path": str(io if job.bwrap else
+                             resources={"metadata": {"path": str(work if job.bwrap else
                                                                  work / "home")}})
     client.max_output = job.max_output_mb * 2**20
     error = None
@@ -420,7 +421,8 @@ def run_job(job: Job) -> dict:
 def judge_all(job: Job) -> dict[int, dict]:
     """The verdict on every check that left a result: function exercises judged here, in the
     grader's process, from the numbers their cell wrote; the others read from their result line.
-    Every file read is size-capped, so this takes well under a second whatever the kernel left."""
+    Every read is bounded (file size, archive members, numbers decoded, entries: ``wire.load``),
+    so this takes a bounded time and memory whatever the kernel left."""
     from vae_course.instructor.wire import WireError, load
 
     exercises = {ex.number: ex for ex in exercises_for(job.notebook)}
@@ -432,11 +434,16 @@ def judge_all(job: Job) -> dict[int, dict]:
                 results[number] = found
             continue
         try:
-            outcomes = load(path)
+            cases = exercise.hidden_cases(key)
+            outcomes = load(path, entries_at_most=len(cases))
         except WireError:
             continue  # the check did not run (or left something the grader will not read)
+        except Exception as e:  # a bug of the grader's: this exercise only, and said so
+            results[number] = {"status": NOT_RUN, "message": f"the grader could not read the "
+                               f"result: {type(e).__name__}: {str(e)[:200]}"}
+            continue
         try:
-            result = exercise.judge(exercise.hidden_cases(key), outcomes)
+            result = exercise.judge(cases, outcomes)
         except Exception as e:  # comparing what came back failed: the answer's fault, told so
             result = exercise.failed(f"what your function returned could not be compared with "
                                      f"the reference ({type(e).__name__}: {str(e)[:200]})")
@@ -609,15 +616,24 @@ def grade_submission(path: Path, student: str, settings: Settings, uid: int | No
     return rows
 
 
-def free_uids(base: int, count: int) -> list[int]:
-    """``count`` user ids from ``base`` on that no account of this machine has."""
+def claim_uids(base: int, count: int, stack: contextlib.ExitStack) -> list[int]:
+    """``count`` user ids from ``base`` on that no account of this machine has and no other
+    grading run holds: each is claimed by a lock on ``<tmp>/vae_course_uids/UID.lock`` that
+    ``stack`` releases (two graders at once must not share a kernel user id)."""
+    folder = Path(tempfile.gettempdir()) / "vae_course_uids"
+    folder.mkdir(mode=0o700, exist_ok=True)
     uids = []
     uid = base
     while len(uids) < count:
         try:
             pwd.getpwuid(uid)
         except KeyError:
-            uids.append(uid)
+            f = stack.enter_context(open(folder / f"{uid}.lock", "w"))
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                uids.append(uid)
+            except OSError:  # another grading run has it
+                pass
         uid += 1
     return uids
 
@@ -625,13 +641,14 @@ def free_uids(base: int, count: int) -> list[int]:
 def grade_folder(folder: Path, settings: Settings, jobs: int = 1) -> list[dict]:
     """The CSV rows of every submission under ``folder``, ``jobs`` at a time, in file order;
     prints one summary line per submission as it finishes. As root, each of the ``jobs`` slots
-    runs its kernels as a user id of its own."""
+    runs its kernels as a user id of its own, held for the run."""
     paths = find_submissions(folder)
     jobs = max(1, jobs)
     if settings.threads is None:  # two kernels with two threads each on two cores: 5-10x slower
         settings = replace(settings, threads=max(1, (os.cpu_count() or 1) // jobs))
+    held = contextlib.ExitStack()
     slots: queue.Queue = queue.Queue()
-    for uid in (free_uids(settings.uid_base, jobs) if settings.bwrap and os.geteuid() == 0
+    for uid in (claim_uids(settings.uid_base, jobs, held) if settings.bwrap and os.geteuid() == 0
                 else [None] * jobs):
         slots.put(uid)
 
@@ -650,7 +667,7 @@ def grade_folder(folder: Path, settings: Settings, jobs: int = 1) -> list[dict]:
         print(f"{student} ({mine[0]['notebook'] or '?'}): {passed}/{total} passed", flush=True)
         return mine
 
-    with tempfile.TemporaryDirectory(prefix="vae_course_packages_") as packages:
+    with held, tempfile.TemporaryDirectory(prefix="vae_course_packages_") as packages:
         if settings.packages is None:
             os.chmod(packages, 0o755)
             settings = replace(settings, packages=Path(packages))

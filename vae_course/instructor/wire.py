@@ -25,8 +25,14 @@ from vae_course.checks.core import Outcome
 
 MANIFEST = "manifest"  # the archive member holding the JSON structure (as uint8 bytes)
 MAX_BYTES = 64 * 2**20  # an outcome file larger than this is refused
+MAX_MANIFEST = 2**20  # bytes of the JSON structure
+MAX_MEMBERS = 1000  # arrays in one archive
+MAX_ELEMENTS = 16 * 2**20  # numbers, all arrays together, once decoded
 MAX_DETAIL = 300  # characters kept of an exception message
 NUMERIC = "biufc"  # numpy dtype kinds accepted back: bool, int, uint, float, complex
+DTYPES = {name: getattr(torch, name) for name in (
+    "float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8",
+    "bool", "complex64", "complex128")}  # the tensor dtypes a result may name
 
 
 class WireError(ValueError):
@@ -101,35 +107,51 @@ def read_bounded(path: str | os.PathLike, limit: int) -> bytes:
         return f.read(limit + 1)[:limit]
 
 
-def _decode(spec: Any, arrays: dict[str, np.ndarray], depth: int = 0) -> Any:
+class _Budget:
+    """What decoding may still take: each array once, and so many numbers in all."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        self.arrays, self.used, self.elements = arrays, set(), 0
+
+    def take(self, key: Any) -> np.ndarray:
+        a = self.arrays.get(key) if isinstance(key, str) else None
+        if a is None or key in self.used or a.dtype.kind not in NUMERIC:
+            raise WireError("malformed result")
+        self.used.add(key)
+        self.elements += a.size
+        if self.elements > MAX_ELEMENTS:
+            raise WireError("the result holds too many numbers")
+        return a
+
+
+def _decode(spec: Any, budget: _Budget, depth: int = 0) -> Any:
     if not isinstance(spec, dict) or depth > 8:
         raise WireError("malformed result")
     kind = spec.get("t")
     if kind == "tensor":
-        a = arrays.get(spec.get("k"))
-        if a is None or a.dtype.kind not in NUMERIC:
+        dtype = DTYPES.get(spec.get("dtype"))
+        if dtype is None:
             raise WireError("malformed result")
+        a = budget.take(spec.get("k"))
         t = torch.from_numpy(np.array(a, order="C", copy=True))  # keeps 0-d arrays 0-d
-        dtype = getattr(torch, str(spec.get("dtype")), None)
-        return t.to(dtype) if isinstance(dtype, torch.dtype) else t
+        return t.to(dtype)
     if kind == "ndarray":
-        a = arrays.get(spec.get("k"))
-        if a is None or a.dtype.kind not in NUMERIC:
-            raise WireError("malformed result")
-        return a
+        return budget.take(spec.get("k"))
     if kind == "bool":
         return bool(spec.get("v"))
-    if kind == "int":
-        return int(spec.get("v"))
-    if kind == "float":
-        return float(spec.get("v"))
+    if kind in ("int", "float"):
+        v = spec.get("v")
+        if not isinstance(v, (int, float, str)) or len(str(v)) > 40:
+            raise WireError("malformed result")
+        return int(v) if kind == "int" else float(v)
     if kind == "none":
         return None
     if kind in ("tuple", "list") and isinstance(spec.get("items"), list):
-        items = [_decode(s, arrays, depth + 1) for s in spec["items"][:64]]
+        items = [_decode(s, budget, depth + 1) for s in spec["items"][:64]]
         return tuple(items) if kind == "tuple" else items
     if kind == "other":  # a class of that name, so that feedback reads "the result is a str"
-        return type(str(spec.get("type", "object"))[:80] or "object", (Foreign,), {})()
+        name = "".join(c for c in str(spec.get("type", ""))[:80] if c.isalnum() or c == "_")
+        return type(name or "object", (Foreign,), {})()
     raise WireError("malformed result")
 
 
@@ -146,28 +168,35 @@ class Foreign:
     __hash__ = None  # type: ignore[assignment]
 
 
-def load(path: str | os.PathLike, limit: int = MAX_BYTES) -> list[Outcome]:
-    """The outcomes :func:`dump` wrote at ``path``; :class:`WireError` for anything else."""
+def load(path: str | os.PathLike, limit: int = MAX_BYTES, entries_at_most: int = 64
+         ) -> list[Outcome]:
+    """The outcomes :func:`dump` wrote at ``path`` (at most ``entries_at_most``); :class:`WireError`
+    for anything else. Memory and time are bounded by the limits above, whatever the file holds."""
     data = read_bounded(path, limit)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:  # no member may inflate past the limit
-            if sum(i.file_size for i in z.infolist()) > 4 * limit:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:  # no member may inflate past the limits
+            members = z.infolist()
+            if len(members) > MAX_MEMBERS or sum(i.file_size for i in members) > 4 * limit:
                 raise WireError("the result is too large")
+            manifest = [i for i in members if i.filename == f"{MANIFEST}.npy"]
+            if len(manifest) != 1 or manifest[0].file_size > MAX_MANIFEST + 1024:
+                raise WireError("malformed result")
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
         entries = json.loads(bytes(arrays.pop(MANIFEST)).decode())
+        if not isinstance(entries, list) or len(entries) > entries_at_most:
+            raise WireError("malformed result")
+        budget = _Budget(arrays)
+        outcomes = []
+        for entry in entries:
+            if not isinstance(entry, dict) or entry.get("kind") not in (
+                    "returned", "raised", "not attempted", "not callable"):
+                raise WireError("malformed result")
+            detail = str(entry.get("detail", ""))[:MAX_DETAIL]
+            value = _decode(entry.get("value"), budget) if entry["kind"] == "returned" else None
+            outcomes.append(Outcome(entry["kind"], value=value, detail=detail))
     except WireError:
         raise
     except Exception:
         raise WireError("the result is not plain numbers the grader can read") from None
-    if not isinstance(entries, list) or len(entries) > 1000:
-        raise WireError("malformed result")
-    outcomes = []
-    for entry in entries:
-        if not isinstance(entry, dict) or entry.get("kind") not in (
-                "returned", "raised", "not attempted", "not callable"):
-            raise WireError("malformed result")
-        detail = str(entry.get("detail", ""))[:MAX_DETAIL]
-        value = _decode(entry.get("value"), arrays) if entry["kind"] == "returned" else None
-        outcomes.append(Outcome(entry["kind"], value=value, detail=detail))
     return outcomes
