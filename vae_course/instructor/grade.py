@@ -32,9 +32,10 @@ refuses to run unless told ``--sandbox off`` (then a submission can do what your
 
 **Limits:** ``--timeout`` seconds per cell, ``--notebook-timeout`` per notebook (counted from its
 first cell); past either, or past ``--max-output`` MB of output, the kernel is killed and the
-remaining exercises are ``not run``; a hard stop of the whole worker a minute after that. The results
-are read afterwards, each read bounded in size, archive members, numbers and entries. One broken or hostile submission affects only its own rows. ``--jobs N`` grades
-N submissions at a time, each kernel with the machine's cores divided by N as torch threads.
+remaining exercises are ``not run``; a hard stop of the whole worker a minute after that. The
+results are read afterwards, each read bounded in size, archive members, numbers and entries. One
+broken or hostile submission affects only its own rows. ``--jobs N`` grades N submissions at a
+time, each kernel with the machine's cores divided by N as torch threads.
 
 The CSV has one row per student and exercise: ``student, notebook, exercise, title, status,
 points, max_points, judged_in, message``; status ``passed``, ``failed``, ``not attempted`` or
