@@ -521,11 +521,11 @@ def graded_copy(notebook: str, settings: Settings) -> Path:
 def which_notebook(path: Path, nb: nbformat.NotebookNode, settings: Settings
                    ) -> tuple[str | None, str]:
     """The notebook to grade ``nb`` as, or None and why not."""
-    by_name, imported = notebooks_named(path, nb)
     if settings.assignment is None:
-        found = by_name or (sorted(imported)[0] if imported else None)
+        found = notebook_id(path, nb)
         return found, ("" if found else "could not tell which course notebook this is: name the "
                        "file NN_name.ipynb or keep its `from vae_course.checks.nbNN` import")
+    by_name, imported = notebooks_named(path, nb)
     others = sorted(({by_name} | imported) - {None, settings.assignment})
     if others:
         return None, (f"not graded: this looks like the work of {', '.join(others)} "
