@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: lab test test-browser screenshots demo book lint student grade bench bench-course bench-grader clean-cache
+.PHONY: lab test test-browser screenshots demo book lint student release grade bench bench-course bench-grader clean-cache
 
 # JupyterLab serves the repository root (notebooks/ and solutions/ both reachable) and opens on
 # notebooks/. As root (containers) it needs --allow-root, added here. Extra flags go in LAB_ARGS,
@@ -48,6 +48,12 @@ lint: $(VENV)/.installed-test
 # Instructors: regenerate the student notebooks from solutions/.
 student: $(VENV)/.installed-lab
 	$(BIN)/python -m vae_course.instructor.student
+
+# Instructors: what a class gets for one assignment, without its answers, e.g.
+# `make release ASSIGNMENT=05` writes releases/05/: the student notebook, a wheel, a README.
+release: $(VENV)/.installed-lab
+	$(if $(ASSIGNMENT),,$(error say which assignment: make release ASSIGNMENT=05))
+	$(BIN)/python -m vae_course.instructor.release $(ASSIGNMENT) --out releases/$(ASSIGNMENT)
 
 # Instructors: grade a folder of submitted notebooks of one assignment, e.g.
 # `make grade SUBMISSIONS=submissions ASSIGNMENT=05` (needs bubblewrap: apt-get install bubblewrap).

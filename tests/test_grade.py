@@ -21,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import solved_cells
 from nbformat.v4 import new_code_cell, new_notebook
 
 from vae_course.checks import nb00
@@ -616,3 +617,34 @@ def test_a_course_notebook_solved_and_untouched_with_both_kinds_of_exercise(tmp_
                    ("09_untouched", "1"): ("not attempted", "grader"),
                    ("09_untouched", "2"): ("not attempted", "grader"),
                    ("09_untouched", "3"): ("not attempted", "submission")}
+
+
+@needs_sandbox
+def test_notebook_05_s_sampler_is_judged_by_the_grader_from_its_draws_and_gradients(tmp_path):
+    """Exercise 1 of 05 (the reparameterized sample) answered right, with sigma² as the spread, and
+    with a detached sample: judged in the grader's process from what the kernel returned."""
+    student = nbformat.read(ROOT / "notebooks" / "05_vae.ipynb", as_version=4)
+    right = solved_cells.exercise_cell("05_vae.ipynb", 1)
+    answers = {
+        "right": right,
+        "variance": right.replace("torch.exp(0.5 * logvar)", "torch.exp(logvar)"),
+        "detached": right.replace("return mu + sigma * eps", "return (mu + sigma * eps).detach()"),
+    }
+    assert answers["variance"] != right and answers["detached"] != right
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    for name, source in answers.items():
+        nb = copy.deepcopy(student)
+        (cell,) = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get(
+            "grade_id") == "ex1"]
+        cell.source = source
+        nbformat.write(nb, subs / f"05_{name}.ipynb")
+    rows = run_grader(subs, ROOT / "notebooks", tmp_path / "grades.csv", "--assignment", "05",
+                      "--jobs", "2", "--timeout", "600")
+    ex1 = {s: rows[s, "1"] for s in ("05_right", "05_variance", "05_detached")}
+    assert {s: (r["status"], r["judged_in"]) for s, r in ex1.items()} == {
+        "05_right": ("passed", "grader"), "05_variance": ("failed", "grader"),
+        "05_detached": ("failed", "grader")}
+    assert "sigma²" in ex1["05_variance"]["message"]
+    assert "backpropagating" in ex1["05_detached"]["message"]
+    assert rows["05_right", "2"]["status"] == "not attempted"

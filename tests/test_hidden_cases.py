@@ -10,7 +10,6 @@ placeholder is "not attempted".
 import copy
 import importlib
 import math
-import time
 import types
 
 import numpy as np
@@ -147,15 +146,10 @@ def test_hidden_cases_do_not_depend_on_the_number_of_threads():
 @pytest.mark.parametrize("name, ex", EXERCISES, ids=IDS)
 def test_reference_passes_on_hidden_cases(name, ex):
     for seed in SEEDS:
-        # what the grader adds per submission: building the cases and running the reference on
-        # them. CPU time, not wall time, so that a busy test machine does not fail it; measured on
-        # an idle 2-core machine the dearest (nb08's PCA, two 784 x 784 eigh) takes 0.16 s.
-        start = time.process_time()
+        # No time limit here (performance lives in benchmarks, not in timed tests: under load the
+        # CPU time of nb08's PCA went from 0.16 s to 8 s). The cost of hidden cases is what
+        # `make bench-grader` measures.
         cases = ex.hidden_cases(seed)
-        for case in cases:
-            ex._call(ex.reference, case)
-        seconds = time.process_time() - start
-        assert seconds < 3, f"{name}, seed {seed}: {seconds:.1f} s of CPU"
         result = _with_cases(ex, cases).evaluate(ex.reference)
         assert result.status == PASSED, f"{name}, seed {seed}: {result.message}"
 

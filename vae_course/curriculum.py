@@ -54,6 +54,8 @@ KEPT: dict[tuple[str, str], str] = {
     ("nb04", "losses.bernoulli_log_likelihood"): "notebook 04's behaviour checks train the learner's "
                                                  "autoencoder with losses.ae_loss, which uses it",
     ("nb05", "losses.vae_loss"): "notebook 05's behaviour checks train the learner's VAE with it",
+    ("nb05", "models.VAE.reparameterize"): "notebook 05's behaviour checks of exercises 4 and 5 "
+                                           "train a models.VAE, whose forward draws with it",
     ("nb05", "losses.neg_elbo"): "losses.vae_loss, which notebook 05's behaviour checks use, "
                                  "calls it",
     ("nb06", "models.CVAE.one_hot"): "notebook 06's behaviour checks and style-transfer cases "

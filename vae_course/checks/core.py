@@ -43,17 +43,38 @@ grader's own process, with the reference there).
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import math
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
+
+# A class release of one assignment (``vae_course.instructor.release``) ships its checks without the
+# references: what the reference and each named mistake return on the public cases is recorded when
+# the release is built, as data (``checks/recorded/nbNN.pt``, tensors and numbers only).
+RECORDED = Path(__file__).resolve().with_name("recorded")
+
+
+@functools.cache
+def _recorded_file(stem: str) -> dict:
+    path = RECORDED / f"{stem}.pt"
+    return torch.load(path, weights_only=True) if path.exists() else {}
+
+
+def recorded(module: str, number: int) -> dict | None:
+    """What the release recorded for exercise ``number`` of checks module ``module`` (None outside a
+    release): ``expected`` (the reference's result on each public case, or the value), ``mistakes``
+    (each named mistake's results, None where it has no variant) and, for a function exercise,
+    ``cases`` (their names) and ``arguments`` (the reference's argument names)."""
+    return _recorded_file(module.rpartition(".")[2]).get(number)
 
 
 @dataclass
@@ -226,6 +247,18 @@ class Exercise:
     def __repr__(self) -> str:
         return f"<Exercise {self.number}: {self.title}>"
 
+    @property
+    def has_answers(self) -> bool:
+        """False in a class release, which holds neither the reference nor the solution."""
+        return self.reference is not None or self._solution is not None
+
+    def _recorded(self) -> dict:
+        data = recorded(self.module, self.number)
+        if data is None:
+            raise RuntimeError(f"exercise {self.number} ({self.title}) has no reference here and "
+                               "nothing was recorded for it: this copy of the course is incomplete")
+        return data
+
     # ------------------------------------------------------------------ what learners call
 
     def check(self, answer: Any) -> Result:
@@ -248,7 +281,8 @@ class Exercise:
         """Print the next hint layer, or layer ``n`` (counting from 1)."""
         me, total = f"ex{self.number}", len(self.hints)
         if total == 0:
-            print(f"Exercise {self.number} has no hints; {me}.solution() shows the answer.")
+            print(f"Exercise {self.number} has no hints" + (f"; {me}.solution() shows the answer."
+                                                            if self.has_answers else "."))
             return
         n = min(self._hints_shown + 1, total) if n is None else n
         if not 1 <= n <= total:
@@ -256,11 +290,16 @@ class Exercise:
             return
         self._hints_shown = max(self._hints_shown, n)
         more = (f"{me}.hint() shows the next one" if n < total
-                else f"that was the last hint; {me}.solution() shows the answer")
+                else f"that was the last hint; {me}.solution() shows the answer" if self.has_answers
+                else "that was the last hint this copy of the course gives")
         print(f"Hint {n} of {total} (exercise {self.number}): {self.hints[n - 1]}\n({more})")
 
     def solution(self) -> None:
         """Print the reference answer."""
+        if not self.has_answers:
+            print(f"This copy of the course (a class release) holds no solution to exercise "
+                  f"{self.number}: ask your instructor.")
+            return
         code = self._solution
         if code is None:
             try:
@@ -272,12 +311,21 @@ class Exercise:
 
     def yours_or_reference(self, answer: Any) -> Any:
         """Return ``answer`` if it passes the check, else the reference; print which one."""
+        if (self.reference is None and isinstance(self, FunctionExercise)
+                and recorded(self.module, self.number) is None):  # the grader's copy
+            print(f"Exercise {self.number}: using your answer (the grader checks it).")
+            return answer
         result = self.evaluate(answer)
         if result:
             print(f"Exercise {self.number}: using your answer (it passes the check).")
             return answer
         why = ("is not attempted yet" if result.status == NOT_ATTEMPTED
                else f"does not pass yet (ex{self.number}.check shows why)")
+        if self.reference is None:
+            print(f"Exercise {self.number}: yours {why}, and this copy of the course (a class "
+                  "release) has no reference to use instead: the cells below that need it will "
+                  "fail until it passes.")
+            return answer
         print(f"Exercise {self.number}: using the reference solution, because yours {why}.")
         return self.reference
 
@@ -287,11 +335,24 @@ class Exercise:
         """Compare ``answer`` with the reference and build the feedback, printing nothing."""
         if answer is Ellipsis:
             return self.not_attempted()
-        problem = self.compare(answer, self.reference)
+        if self.reference is None:  # a class release: the recorded value and mistakes
+            data = self._recorded()
+            expected, variants = data["expected"], [None if v is None else [v]
+                                                    for v in data["mistakes"]]
+        else:
+            expected = self.reference
+            variants = [None if m.like is None else [m.like] for m in self.mistakes]
+        problem = self.compare(answer, expected)
         if problem is None:
             return self.passed()
-        variants = [None if m.like is None else [m.like] for m in self.mistakes]
-        return self.failed(problem, self.diagnose([answer], [self.reference], variants, 0))
+        return self.failed(problem, self.diagnose([answer], [expected], variants, 0))
+
+    def record(self) -> dict:
+        """What a class release keeps of this exercise instead of its reference (see
+        :func:`recorded`): the expected value and each named mistake's value."""
+        return {"expected": _detached(self.reference),
+                "mistakes": [_detached(m.like) if m.like is not None else None
+                             for m in self.mistakes]}
 
     def compare(self, got: Any, expected: Any, check_dtype: bool | None = None) -> str | None:
         """The exercise's comparison: ``compare=`` if given, else :func:`compare`."""
@@ -308,7 +369,7 @@ class Exercise:
         found = []
         for mistake, outputs in zip(self.mistakes, variants, strict=True):
             try:
-                if mistake.like is not None and outputs is not None and all(
+                if outputs is not None and all(
                         self.compare(g, w, check_dtype=False) is None
                         for g, w in zip(gots, outputs, strict=True)):
                     found.append(mistake.message)
@@ -337,8 +398,8 @@ class Exercise:
             lines.append(f"  Input:   {tried}")
         lines.append(f"  Problem: {problem}" + ("" if problem[-1] in ".?!" else "."))
         lines += [f"  {d}" for d in diagnosis]
-        lines.append(f"  Stuck? ex{self.number}.hint() gives a hint; "
-                     f"ex{self.number}.solution() shows the answer.")
+        lines.append(f"  Stuck? ex{self.number}.hint() gives a hint" +
+                     (f"; ex{self.number}.solution() shows the answer." if self.has_answers else "."))
         return Result(self.number, FAILED, "\n".join(lines))
 
 
@@ -410,14 +471,32 @@ class FunctionExercise(Exercise):
         if len(outcomes) != len(cases):
             return self.failed("the answer did not return a result for every case")
         gots = [o.value for o in outcomes]
-        expecteds = [self._call(self.reference, case) for case in cases]
+        if self.reference is None:  # a class release: what was recorded on the public cases
+            data = self._recorded()
+            if [c.name for c in cases] != data["cases"]:
+                raise ValueError(f"exercise {self.number}: this copy of the course can only judge "
+                                 "the public cases it recorded (the grader judges hidden cases "
+                                 "with the full course)")
+            expecteds = data["expected"]
+        else:
+            expecteds = [self._call(self.reference, case) for case in cases]
         for k, (case, got, expected) in enumerate(zip(cases, gots, expecteds, strict=True)):
             problem = self.compare(got, expected)
             if problem:
-                variants = [self._variant_outputs(m.like, cases) for m in self.mistakes]
+                variants = (self._recorded()["mistakes"] if self.reference is None else
+                            [self._variant_outputs(m.like, cases) for m in self.mistakes])
                 return self.failed(problem, self.diagnose(gots, expecteds, variants, k),
                                    tried=self._describe_case(case))
         return self.passed("Tested on: " + "; ".join(c.name for c in cases) + ".")
+
+    def record(self) -> dict:
+        """What a class release keeps of this exercise instead of its reference (see
+        :func:`recorded`): the reference's and each named mistake's results on the public cases."""
+        return {"cases": [c.name for c in self.cases],
+                "arguments": list(inspect.signature(self.reference).parameters),
+                "expected": [_detached(self._call(self.reference, c)) for c in self.cases],
+                "mistakes": [_detached(self._variant_outputs(m.like, self.cases))
+                             for m in self.mistakes]}
 
     def _call(self, fn: Callable, case: Case) -> Any:
         args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
@@ -438,12 +517,27 @@ class FunctionExercise(Exercise):
     def _describe_case(self, case: Case) -> str:
         """``name: arg = description; ...``, naming the arguments as the reference does."""
         try:
-            bound = inspect.signature(self.reference).bind(*case.args, **case.kwargs)
+            if self.reference is None:  # a class release: the recorded argument names
+                names = self._recorded()["arguments"]
+                signature = inspect.Signature([inspect.Parameter(
+                    n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names])
+            else:
+                signature = inspect.signature(self.reference)
+            bound = signature.bind(*case.args, **case.kwargs)
             parts = [f"{k} = {describe(v)}" for k, v in bound.arguments.items()]
         except (TypeError, ValueError):
             parts = [describe(a) for a in case.args]
             parts += [f"{k} = {describe(v)}" for k, v in case.kwargs.items()]
         return f"{case.name}: {'; '.join(parts)}"
+
+
+def _detached(value: Any) -> Any:
+    """``value`` with every tensor detached and on the CPU (tuples and lists kept), for recording."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().clone()
+    if isinstance(value, (tuple, list)):
+        return type(value)(_detached(v) for v in value)
+    return value
 
 
 def _calling_module() -> str:

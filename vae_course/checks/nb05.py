@@ -50,7 +50,7 @@ from vae_course.checks.behaviour import (
     train_briefly,
     trained_vae,
 )
-from vae_course.checks.core import Case, Exercise, FunctionExercise, Mistake, describe
+from vae_course.checks.core import Case, FunctionExercise, Mistake, describe
 from vae_course.losses import bernoulli_log_likelihood, importance_weighted_bound, vae_loss
 
 
@@ -60,94 +60,152 @@ def _reparameterize(mu, logvar):
     return mu + torch.exp(0.5 * logvar) * eps
 
 
-class ReparameterizeExercise(Exercise):
+DRAWS = 200_000  # exercise 1: the draws its mean and standard deviation are measured on
+
+
+class ReparameterizeExercise(FunctionExercise):
     """Checks a sampler by what must hold for any correct one, not by its random numbers.
 
-    1. shape (B, D) -> (B, D); 2. over 200 000 draws the mean is mu and the standard deviation is
-    exp(logvar / 2); 3. logvar -> -inf gives z = mu exactly;
-    4. gradients reach mu (d z / d mu = 1) and logvar (d z / d logvar = eps * sigma / 2).
+    A case is ``Case(name, mu, logvar, mus)``: ``mu`` and ``logvar`` of shape (1, D), ``mus``
+    (4, D). :meth:`_call` (what runs the learner's function, in the kernel when graded) returns plain
+    tensors: the sample for (mu, logvar); ``DRAWS`` samples for mu and logvar repeated; the sample for
+    ``mus`` with logvar = -60; and a sample for (mu, logvar) with the gradients of its sum with
+    respect to mu and logvar. :meth:`judge` (anywhere, the grader's process included) then asks:
+    1. shape (1, D); 2. the draws' mean is mu and their standard deviation exp(logvar / 2);
+    3. logvar -> -inf gives z = mu exactly; 4. d z / d mu = 1 and d z / d logvar = (z - mu) / 2,
+    which holds for z = mu + exp(logvar / 2) * eps whatever eps was drawn, and for nothing else that
+    passes 1 to 3.
     """
 
-    def evaluate(self, answer):
-        if answer is Ellipsis:
-            return self.not_attempted()
-        if not callable(answer):
-            return self.failed(f"ex1.check expects your function itself, e.g. ex1.check(reparameterize); "
-                               f"it got {describe(answer)}")
-        mu = torch.tensor([[0.0, 2.0, -1.0]])
-        logvar = torch.tensor([[0.0, math.log(0.25), math.log(4.0)]])  # sigma = 1, 0.5, 2
+    def _call(self, fn, case):
+        mu, logvar, mus = (t.clone() for t in case.args)
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            try:
-                z = answer(mu.clone(), logvar.clone())
-            except NotImplementedError as e:
-                if str(e) == "" or str(e).startswith("Exercise 1:"):
-                    return self.not_attempted()
-                return self.not_attempted(f"it stopped at NotImplementedError: {e}")
-            except Exception as e:
-                return self.failed(f"your function raised {type(e).__name__}: {e}",
-                                   tried="mu (1, 3), logvar (1, 3)")
+            torch.manual_seed(self.seed)
+            z = fn(mu.clone(), logvar.clone())
             if z is Ellipsis:
-                return self.not_attempted()
+                return z
             if not isinstance(z, torch.Tensor) or z.shape != mu.shape:
-                return self.failed(f"for mu of shape (1, 3) the result is {describe(z)}; expected "
-                                   f"a tensor of shape (1, 3), one sample per row of mu")
-            n = 200_000
-            big_mu, big_logvar = mu.expand(n, 3).clone(), logvar.expand(n, 3).clone()
-            zs = answer(big_mu, big_logvar).detach()
-            mean, std = zs.mean(0), zs.std(0)
-            sigma = torch.exp(0.5 * logvar[0])
-            if not torch.allclose(mean, mu[0], atol=0.03):
-                diag = (["Is mu added to the noise term?"]
-                        if torch.allclose(mean, torch.zeros(3), atol=0.03) else [])
-                return self.failed(f"over {n} draws with mu = [0, 2, -1] the sample mean is "
-                                   f"[{', '.join(f'{m:.3f}' for m in mean)}], expected mu", diag)
-            if not torch.allclose(std, sigma, rtol=0.02):
-                diag = []
-                if torch.allclose(std, logvar[0].exp(), rtol=0.02):
-                    diag.append("It looks like you used exp(logvar) = sigma² as the standard "
-                                "deviation: sigma = exp(logvar / 2).")
-                elif torch.allclose(std, logvar[0].abs(), rtol=0.02):
-                    diag.append("It looks like you multiplied eps by logvar itself: it is a "
-                                "log-variance; sigma = exp(0.5 * logvar).")
-                elif torch.allclose(std, torch.exp(logvar[0]).sqrt().sqrt(), rtol=0.02):
-                    diag.append("It looks like you took exp(logvar / 4) (a square root too many): "
-                                "sigma = exp(logvar / 2).")
-                return self.failed(
-                    f"with sigma = [1, 0.5, 2] (logvar = log sigma²) the samples' standard "
-                    f"deviation is [{', '.join(f'{s:.3f}' for s in std)}]", diag)
-            tiny = torch.full((4, 3), -60.0)
-            mus = torch.randn(4, 3)
-            z0 = answer(mus.clone(), tiny)
-            if not torch.allclose(z0, mus, atol=1e-6):
-                return self.failed("with a vanishing variance (logvar = -60) z must equal mu, but "
-                                   "it does not", ["Is mu added to the noise term?"])
-            mu_g = mu.clone().requires_grad_(True)
-            logvar_g = logvar.clone().requires_grad_(True)
+                return (z,)
+            z = z.detach().clone()
+            n, d = DRAWS, mu.shape[1]
+            zs = fn(mu.expand(n, d).clone(), logvar.expand(n, d).clone()).detach().clone()
+            z0 = fn(mus.clone(), torch.full_like(mus, -60.0)).detach().clone()
+            mu_g, logvar_g = mu.clone().requires_grad_(True), logvar.clone().requires_grad_(True)
+            zg = fn(mu_g, logvar_g)
             try:
-                zg = answer(mu_g, logvar_g)
                 zg.sum().backward()
-            except RuntimeError as e:
-                return self.failed(f"backpropagating through your sample failed ({e})",
-                                   ["The sample must be computed from mu and logvar with "
-                                    "differentiable operations: draw eps = torch.randn_like(mu) "
-                                    "(no gradient needed) and return mu + sigma * eps."])
-            if mu_g.grad is None or logvar_g.grad is None or logvar_g.grad.abs().sum() == 0:
-                return self.failed("no gradient reaches mu or logvar through your sample",
-                                   ["Did you .detach() something, use torch.normal(mu, sigma) or "
-                                    "sample under torch.no_grad()? The trick is that eps carries "
-                                    "the randomness and mu + sigma * eps stays differentiable."])
-            if not torch.allclose(mu_g.grad, torch.ones_like(mu)):
-                return self.failed("d z / d mu should be 1 for every entry; it is "
-                                   f"{mu_g.grad.tolist()}")
-        return self.passed("Shape, z = mu when sigma -> 0, mean and standard deviation over "
-                           "200 000 draws, and gradients to mu and logvar all as expected.")
+                backward_failed = False
+            except RuntimeError:  # e.g. "element 0 of tensors does not require grad"
+                backward_failed = True
+            grads = tuple(torch.zeros(0) if g is None else g.detach().clone()
+                          for g in (mu_g.grad, logvar_g.grad))
+            return (z, zs, z0, zg.detach().clone(), *grads, backward_failed)
+
+    def record(self):
+        """Nothing to record for a class release: :meth:`judge` needs no reference."""
+        return {"cases": [c.name for c in self.cases], "arguments": ["mu", "logvar", "mus"],
+                "expected": [None for _ in self.cases], "mistakes": []}
+
+    def judge(self, cases, outcomes):
+        early = [o for o in outcomes if o.kind != "returned"]
+        if early or len(outcomes) != len(cases):
+            return super().judge(cases, outcomes)  # not attempted, raised, not callable, missing
+        for case, outcome in zip(cases, outcomes):
+            if (problem := self._problem(case, outcome.value)) is not None:
+                return problem
+        draws = f"{DRAWS:,}".replace(",", " ")
+        return self.passed(f"Shape, z = mu when sigma -> 0, mean and standard deviation over "
+                           f"{draws} draws, and the gradients to mu and logvar all as expected "
+                           "(tested on: " + "; ".join(c.name for c in cases) + ").")
+
+    def _problem(self, case, value):
+        mu, logvar, mus = case.args
+        d, shown = mu.shape[1], lambda t: "[" + ", ".join(f"{v:.3f}" for v in t) + "]"  # noqa: E731
+        tried = f"{case.name}: mu {shown(mu[0])}, logvar {shown(logvar[0])}"
+        if not isinstance(value, tuple) or len(value) != 7:
+            got = value[0] if isinstance(value, tuple) and value else value
+            return self.failed(f"for mu of shape (1, {d}) the result is {describe(got)}; expected "
+                               f"a tensor of shape (1, {d}), one sample per row of mu", tried=tried)
+        z, zs, z0, zg, grad_mu, grad_logvar, backward_failed = value
+        for t, what in ((zs, f"{DRAWS} rows"), (z0, "4 rows"), (zg, "1 row")):
+            if not isinstance(t, torch.Tensor) or t.shape[1:] != mu.shape[1:] or t.dim() != 2:
+                return self.failed(f"for mu of {what} the result is {describe(t)}", tried=tried)
+        mean, std = zs.double().mean(0), zs.double().std(0)
+        sigma = torch.exp(0.5 * logvar[0]).double()
+        if not torch.allclose(mean, mu[0].double(), atol=0.01 * float(sigma.max()) + 0.01):
+            diag = (["Is mu added to the noise term?"]
+                    if torch.allclose(mean, torch.zeros(d, dtype=mean.dtype), atol=0.03) else [])
+            return self.failed(f"over {DRAWS} draws with mu = {shown(mu[0])} the sample mean is "
+                               f"{shown(mean)}, expected mu", diag, tried=tried)
+        if not torch.allclose(std, sigma, rtol=0.02):
+            lv = logvar[0].double()
+            diag = []
+            if torch.allclose(std, lv.exp(), rtol=0.02):
+                diag.append("It looks like you used exp(logvar) = sigma² as the standard "
+                            "deviation: sigma = exp(logvar / 2).")
+            elif torch.allclose(std, lv.abs(), rtol=0.02):
+                diag.append("It looks like you multiplied eps by logvar itself: it is a "
+                            "log-variance; sigma = exp(0.5 * logvar).")
+            elif torch.allclose(std, torch.exp(lv / 4), rtol=0.02):
+                diag.append("It looks like you took exp(logvar / 4) (a square root too many): "
+                            "sigma = exp(logvar / 2).")
+            return self.failed(f"with sigma = {shown(sigma)} (logvar = log sigma²) the samples' "
+                               f"standard deviation is {shown(std)}", diag, tried=tried)
+        if not torch.allclose(z0.double(), mus.double(), atol=1e-6):
+            return self.failed("with a vanishing variance (logvar = -60) z must equal mu, but "
+                               "it does not", ["Is mu added to the noise term?"], tried=tried)
+        no_gradient = ["Did you .detach() something, use torch.normal(mu, sigma) or sample under "
+                       "torch.no_grad()? The trick is that eps carries the randomness and "
+                       "mu + sigma * eps stays differentiable."]
+        if backward_failed is not False:
+            return self.failed("backpropagating through your sample failed (z.sum().backward() "
+                               "raised: z does not depend on mu and logvar through autograd)",
+                               ["The sample must be computed from mu and logvar with "
+                                "differentiable operations: draw eps = torch.randn_like(mu) "
+                                "(no gradient needed) and return mu + sigma * eps."], tried=tried)
+        if grad_mu.shape != mu.shape or grad_logvar.shape != mu.shape or not bool(
+                grad_logvar.abs().sum() > 0):
+            return self.failed("no gradient reaches mu or logvar through your sample",
+                               no_gradient, tried=tried)
+        if not torch.allclose(grad_mu, torch.ones_like(mu)):
+            return self.failed(f"d z / d mu should be 1 for every entry; it is {shown(grad_mu[0])}",
+                               tried=tried)
+        expected = 0.5 * (zg.double() - mu.double())
+        if not torch.allclose(grad_logvar.double(), expected, rtol=1e-3, atol=1e-5):
+            return self.failed(f"d z / d logvar is {shown(grad_logvar[0])}, but for z = mu + "
+                               f"exp(logvar / 2) * eps it is (z - mu) / 2 = {shown(expected[0])}",
+                               ["sigma = torch.exp(0.5 * logvar) must be computed from logvar "
+                                "inside your function, with differentiable operations."],
+                               tried=tried)
+        return None
+
+
+def _reparameterize_case(name, mu, sigma, seed):
+    g = torch.Generator().manual_seed(seed)
+    return Case(name, torch.tensor([mu]), torch.tensor([sigma]).pow(2).log(),
+                torch.randn(4, len(mu), generator=g))
+
+
+def _hidden_ex1(seed):
+    """The grader's case for ``seed``: a (1, D) mu with entries of size 1 to 3 (either sign) and
+    sigmas exp(±u), u in [0.5, 1.2] (so sigma, sigma² and |logvar| are told apart), D from 2 to 5."""
+    g = torch.Generator().manual_seed(seed)
+    d = int(torch.randint(2, 6, (), generator=g))
+    sign = lambda: torch.randint(0, 2, (d,), generator=g) * 2 - 1  # noqa: E731
+    mu = (sign() * (1 + 2 * torch.rand(d, generator=g))).tolist()
+    sigma = torch.exp(sign() * (0.5 + 0.7 * torch.rand(d, generator=g))).tolist()
+    return [_reparameterize_case(f"hidden case: {d}-D", mu, sigma,
+                                 int(torch.randint(0, 2**62, (), generator=g)))]
 
 
 ex1 = ReparameterizeExercise(
     1,
     "the reparameterized sample",
     reference=_reparameterize,
+    cases=[_reparameterize_case("mu = [0, 2, -1], sigma = [1, 0.5, 2]", [0.0, 2.0, -1.0],
+                                [1.0, 0.5, 2.0], 0)],
+    hidden=_hidden_ex1,
+    seed=0,
     hints=[
         "Draw the randomness separately: eps = torch.randn_like(mu) is N(0, I) with mu's shape.",
         "logvar is log sigma², so sigma = torch.exp(0.5 * logvar).",
