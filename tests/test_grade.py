@@ -620,31 +620,58 @@ def test_a_course_notebook_solved_and_untouched_with_both_kinds_of_exercise(tmp_
 
 
 @needs_sandbox
-def test_notebook_05_s_sampler_is_judged_by_the_grader_from_its_draws_and_gradients(tmp_path):
-    """Exercise 1 of 05 (the reparameterized sample) answered right, with sigma² as the spread, and
-    with a detached sample: judged in the grader's process from what the kernel returned."""
+def test_notebook_05_s_samplers_are_judged_by_the_grader_from_what_they_drew(tmp_path):
+    """Exercises 1 (the reparameterized sample) and 4 (samples from the prior) of 05, right and
+    wrong: judged in the grader's process from the draws, gradients and codes the kernel returned
+    (the grader decodes the codes with its own copy of the model)."""
     student = nbformat.read(ROOT / "notebooks" / "05_vae.ipynb", as_version=4)
-    right = solved_cells.exercise_cell("05_vae.ipynb", 1)
+    right, prior, log_px = (solved_cells.exercise_cell("05_vae.ipynb", n) for n in (1, 4, 5))
     answers = {
-        "right": right,
-        "variance": right.replace("torch.exp(0.5 * logvar)", "torch.exp(logvar)"),
-        "detached": right.replace("return mu + sigma * eps", "return (mu + sigma * eps).detach()"),
+        "right": {"ex1": right, "ex4": prior, "ex5": log_px},
+        "variance": {"ex1": right.replace("torch.exp(0.5 * logvar)", "torch.exp(logvar)"),
+                     "ex4": prior.replace("torch.randn(", "torch.rand(")},
+        "detached": {"ex1": right.replace("return mu + sigma * eps",
+                                          "return (mu + sigma * eps).detach()")},
     }
-    assert answers["variance"] != right and answers["detached"] != right
+    assert all(source not in (right, prior) for a in list(answers.values())[1:]
+               for source in a.values())
     subs = tmp_path / "submissions"
     subs.mkdir()
-    for name, source in answers.items():
+    for name, sources in answers.items():
         nb = copy.deepcopy(student)
-        (cell,) = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get(
-            "grade_id") == "ex1"]
-        cell.source = source
+        for cell in nb.cells:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if grade_id in sources:
+                cell.source = sources[grade_id]
         nbformat.write(nb, subs / f"05_{name}.ipynb")
     rows = run_grader(subs, ROOT / "notebooks", tmp_path / "grades.csv", "--assignment", "05",
                       "--jobs", "2", "--timeout", "600")
-    ex1 = {s: rows[s, "1"] for s in ("05_right", "05_variance", "05_detached")}
-    assert {s: (r["status"], r["judged_in"]) for s, r in ex1.items()} == {
-        "05_right": ("passed", "grader"), "05_variance": ("failed", "grader"),
-        "05_detached": ("failed", "grader")}
-    assert "sigma²" in ex1["05_variance"]["message"]
-    assert "backpropagating" in ex1["05_detached"]["message"]
+    got = {(s, e): (rows[s, e]["status"], rows[s, e]["judged_in"])
+           for s in ("05_right", "05_variance", "05_detached") for e in "14"}
+    assert (rows["05_right", "5"]["status"], rows["05_right", "5"]["judged_in"]) == (
+        "passed", "grader")  # the grader trained its own copy of the checks' VAE: the same one
+    assert got == {("05_right", "1"): ("passed", "grader"), ("05_right", "4"): ("passed", "grader"),
+                   ("05_variance", "1"): ("failed", "grader"),
+                   ("05_variance", "4"): ("failed", "grader"),
+                   ("05_detached", "1"): ("failed", "grader"),
+                   ("05_detached", "4"): ("not attempted", "grader")}
+    assert "sigma²" in rows["05_variance", "1"]["message"]
+    assert "torch.rand draws uniform" in rows["05_variance", "4"]["message"]
+    assert "backpropagating" in rows["05_detached", "1"]["message"]
     assert rows["05_right", "2"]["status"] == "not attempted"
+
+
+@needs_sandbox
+def test_notebook_07_s_estimates_are_judged_by_the_grader_on_its_own_copy_of_the_model(tmp_path):
+    """Notebook 07 solved and untouched: both exercises (functions of the checks' trained VAE) are
+    judged in the grader's process, on a model it trained itself from the same seed."""
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    shutil.copy(ROOT / "solutions" / "07_what_the_elbo_hides.ipynb", subs / "07_solved.ipynb")
+    shutil.copy(ROOT / "notebooks" / "07_what_the_elbo_hides.ipynb", subs / "07_untouched.ipynb")
+    rows = run_grader(subs, ROOT / "notebooks", tmp_path / "grades.csv", "--assignment", "07",
+                      "--jobs", "2", "--timeout", "600")
+    got = {(s, e): (r["status"], r["judged_in"]) for (s, e), r in rows.items()}
+    assert got == {("07_solved", "1"): ("passed", "grader"), ("07_solved", "2"): ("passed", "grader"),
+                   ("07_untouched", "1"): ("not attempted", "grader"),
+                   ("07_untouched", "2"): ("not attempted", "grader")}

@@ -16,8 +16,10 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch.distributions import Normal
 from torch.nn import functional as F
 
+from vae_course import losses
 from vae_course.checks.core import FAILED, NOT_ATTEMPTED, PASSED, FunctionExercise, exercises_in
 
 SEEDS = (0, 7, 2**40 + 3)
@@ -156,7 +158,8 @@ def test_reference_passes_on_hidden_cases(name, ex):
 
 def _solution_function(ex):
     """The function that ``ex.solution()`` shows, defined from its text."""
-    names = {"torch": torch, "math": math, "np": np, "nn": nn, "F": F}
+    names = {"torch": torch, "math": math, "np": np, "nn": nn, "F": F, "losses": losses,
+             "Normal": Normal}  # what the notebooks' setup cells import for these answers
     namespace = dict(names)
     exec(ex._solution, namespace)
     (fn,) = [v for k, v in namespace.items() if k not in names and callable(v)]

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from vae_course import models
-from vae_course.checks.core import Exercise, Result, describe
+from vae_course.checks.core import Case, Exercise, FunctionExercise, Result, describe
 from vae_course.data import batches, binarize_fixed, load_dataset
 from vae_course.losses import vae_loss
 
@@ -471,3 +471,72 @@ class BehaviourExercise(Exercise):
                 result = self.failed(p.problem, p.diagnosis, p.tried)
         self._last = (answer, result)
         return result
+
+
+# -------------------------------------------------- functions of the trained VAE, judged apart
+
+
+def agrees_on_average(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether per-image estimates ``a`` and ``b`` (independent draws, (B,)) agree on average: their
+    mean difference lies within 4 standard errors (plus 0.05 nats)."""
+    d = (a - b).double()
+    return bool(d.mean().abs() <= 4 * d.std() / math.sqrt(len(d)) + 0.05)
+
+
+class TrainedModelExercise(FunctionExercise):
+    """A function of the checks' briefly trained VAE (:func:`trained_vae`), judged from what it
+    returned, so that the verdict can be computed in another process than the learner's.
+
+    A case is ``Case(name, indices, ...)``: the images ``mnist_slice()[0][indices]`` and what else
+    the subclass needs. Subclasses write
+
+    - ``probe(answer, case) -> tuple``: run the learner's function on the trained model and return
+      plain tensors and numbers (in the submission's kernel when graded);
+    - ``expect(case) -> dict``: what the reference and the named mistakes (``self.mistakes``' ``like``)
+      give on the same case, from this process's own trained model (a class release records it);
+    - ``verdict(case, returned, expected) -> str``: raise :class:`Problem`, or return the sentence
+      shown after "correct." (anywhere: the grader's process included).
+
+    The model is trained from the same seed in every process, so the grader's copy is the kernel's;
+    the comparisons are statistical, with room for the last bits of floating point.
+    """
+
+    def _call(self, fn: Callable, case: Case) -> Any:
+        with torch.random.fork_rng(devices=[]):
+            return self.probe(fn, case)
+
+    def probe(self, answer: Callable, case: Case) -> tuple:
+        raise NotImplementedError
+
+    def expect(self, case: Case) -> dict:
+        raise NotImplementedError
+
+    def verdict(self, case: Case, returned: Any, expected: dict) -> str:
+        raise NotImplementedError
+
+    def record(self) -> dict:
+        """For a class release: what :meth:`expect` gives on the public cases."""
+        return {"cases": [c.name for c in self.cases], "arguments": [],
+                "expected": [self.expect(c) for c in self.cases], "mistakes": []}
+
+    def _describe_case(self, case: Case) -> str:
+        return case.name
+
+    def judge(self, cases, outcomes):
+        if any(o.kind != "returned" for o in outcomes) or len(outcomes) != len(cases):
+            return super().judge(cases, outcomes)  # not attempted, raised, not callable, missing
+        if self.reference is None:  # a class release: what was recorded on the public cases
+            data = self._recorded()
+            if [c.name for c in cases] != data["cases"]:
+                raise ValueError(f"exercise {self.number}: this copy of the course can only judge "
+                                 "the public cases it recorded")
+            expecteds = data["expected"]
+        else:
+            expecteds = [self.expect(case) for case in cases]
+        sentences = []
+        for case, outcome, expected in zip(cases, outcomes, expecteds):
+            try:
+                sentences.append(self.verdict(case, outcome.value, expected))
+            except Problem as p:
+                return self.failed(p.problem, p.diagnosis, p.tried or case.name)
+        return self.passed(" ".join(sentences))

@@ -30,10 +30,13 @@ from torch.nn import functional as F
 
 from vae_course import models
 from vae_course.checks.behaviour import (
+    N_IMAGES,
     SEED,
     STEPS,
     BehaviourExercise,
     Problem,
+    TrainedModelExercise,
+    agrees_on_average,
     band_sentence,
     build,
     call,
@@ -458,45 +461,84 @@ def _sample_prior(model, n):
     return model.decode(torch.randn(n, model.latent_dim))
 
 
-class PriorSampleExercise(BehaviourExercise):
-    """``sample_prior(model, n)``: watches the codes it hands to ``model.decode``."""
+class PriorSampleExercise(FunctionExercise):
+    """``sample_prior(model, n)``: watches the codes it hands to ``model.decode``.
 
-    expects = "function"
+    A case is ``Case(name, seed, latent_dim, n)``: the model is an untrained ``models.VAE`` of that
+    width built from ``torch.manual_seed(seed)``, which the kernel and the grader both build.
+    :meth:`_call` (the learner's function, in the kernel when graded) calls it twice and returns
+    plain tensors: the images of the first call, the codes each call handed to ``model.decode`` and
+    how many times it was called. :meth:`judge` (the grader's process included) decodes the codes
+    with its own copy of the model: the images must be those, and the codes draws from N(0, I),
+    fresh at every call.
+    """
 
-    def behaviour(self, sample_prior):
-        n = 4000
-        torch.manual_seed(SEED)
-        model = models.VAE(latent_dim=3).eval()  # 3, not 2: the width must come from the model
-        seen = []
-        decode = model.decode
-        tried = f"n = {n}, an untrained models.VAE with latent_dim = 3"
+    def _call(self, fn, case):
+        seed, latent, n = case.args
+        model = _prior_model(seed, latent)
+        seen, decode = [], model.decode
 
         def watched(z):
-            if not isinstance(z, torch.Tensor) or tuple(z.shape) != (n, 3):
+            seen.append(z)
+            if isinstance(z, torch.Tensor) and tuple(z.shape) == (n, latent):
+                return decode(z)
+            return torch.zeros(n, 1, 28, 28)  # the judge names the wrong codes
+
+        model.decode = watched
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            torch.manual_seed(0)
+            images = fn(model, n)
+            if images is Ellipsis:
+                return images
+            fn(model, n)  # a second draw
+        codes = [z.detach().clone() if isinstance(z, torch.Tensor) else z for z in seen]
+        if isinstance(images, torch.Tensor):
+            images = images.detach().clone()
+        return (images, len(seen), *codes[:2])
+
+    def record(self):
+        """Nothing to record for a class release: :meth:`judge` needs no reference."""
+        return {"cases": [c.name for c in self.cases], "arguments": ["seed", "latent_dim", "n"],
+                "expected": [None for _ in self.cases], "mistakes": []}
+
+    def judge(self, cases, outcomes):
+        early = [o for o in outcomes if o.kind != "returned"]
+        if early or len(outcomes) != len(cases):
+            return super().judge(cases, outcomes)
+        for case, outcome in zip(cases, outcomes):
+            if (problem := self._problem(case, outcome.value)) is not None:
+                return problem
+        return self.passed("Codes of the model's width, mean 0 and standard deviation 1 in every "
+                           "dimension, fresh at every call, decoded (tested on: " +
+                           "; ".join(c.name for c in cases) + ").")
+
+    def _problem(self, case, value):
+        seed, latent, n = case.args
+        tried = case.name
+        if not isinstance(value, tuple) or len(value) < 2:
+            return self.failed("the check could not read what your function did", tried=tried)
+        images, calls, codes = value[0], value[1], list(value[2:])
+        for z in codes:
+            if not isinstance(z, torch.Tensor) or tuple(z.shape) != (n, latent):
                 hint = ("Take the code size from the model, model.latent_dim, instead of a fixed 2."
                         if isinstance(z, torch.Tensor) and tuple(z.shape) == (n, 2) else
                         "One code per image: z of shape (n, model.latent_dim).")
-                raise Problem(f"the codes passed to model.decode are {describe(z)}, expected shape "
-                              f"({n}, 3)", [hint], tried=tried)
-            seen.append(z)
-            return decode(z)
-
-        model.decode = watched
+                return self.failed(f"the codes passed to model.decode are {describe(z)}, expected "
+                                   f"shape ({n}, {latent})", [hint], tried=tried)
+        if calls != 2:
+            return self.failed("sample_prior does not call model.decode exactly once",
+                               ["Draw the codes, then return model.decode(z)."], tried=tried)
+        z, z_again = codes
+        if not isinstance(images, torch.Tensor) or tuple(images.shape) != (n, 1, 28, 28):
+            return self.failed(f"sample_prior(model, {n}) is {describe(images)}, expected a "
+                               f"tensor of shape ({n}, 1, 28, 28)",
+                               ["Return what model.decode(z) returns."], tried=tried)
         with torch.no_grad():
-            images = call(f"`sample_prior(model, {n})`", sample_prior, model, n)
-            call(f"`sample_prior(model, {n})`", sample_prior, model, n)  # a second draw
-        if len(seen) != 2:
-            raise Problem("sample_prior does not call model.decode exactly once",
-                          ["Draw the codes, then return model.decode(z)."], tried=tried)
-        z = seen[0]
-        expect_tensor(images, (n, 1, 28, 28), f"sample_prior(model, {n})",
-                      "Return what model.decode(z) returns.")
-        with torch.no_grad():
-            same = torch.equal(images, decode(z))
-        if not same:
-            raise Problem("sample_prior does not return the images model.decode(z) drew",
-                          ["return model.decode(z)"], tried=tried)
-        mean, std = z.mean(0), z.std(0)
+            decoded = _prior_model(seed, latent).decode(z.float())
+        if not torch.allclose(images.float(), decoded, atol=1e-5):
+            return self.failed("sample_prior does not return the images model.decode(z) drew",
+                               ["return model.decode(z)"], tried=tried)
+        mean, std = z.double().mean(0), z.double().std(0)
         if not (bool((mean.abs() < 0.1).all()) and bool(((std - 1).abs() < 0.1).all())):
             diagnosis = []
             if bool((std < 1e-6).all()):
@@ -504,15 +546,32 @@ class PriorSampleExercise(BehaviourExercise):
             elif bool((z >= 0).all()) and bool((z < 1).all()):
                 diagnosis = ["torch.rand draws uniform numbers in [0, 1): the prior is the "
                              "standard normal, torch.randn."]
-            raise Problem("the codes do not look like draws from N(0, I): per dimension their mean "
-                          f"is {_fmt_list(mean)} and their standard deviation {_fmt_list(std)}",
-                          diagnosis, tried=tried)
-        if torch.equal(seen[0], seen[1]):
-            raise Problem("two calls decode the very same codes",
-                          ["Draw fresh codes at every call (no torch.manual_seed inside the "
-                           "function)."], tried=tried)
-        return (f"{n} codes of the model's width, mean 0 and standard deviation 1 in every "
-                "dimension, fresh at every call, decoded.")
+            return self.failed("the codes do not look like draws from N(0, I): per dimension "
+                               f"their mean is {_fmt_list(mean)} and their standard deviation "
+                               f"{_fmt_list(std)}", diagnosis, tried=tried)
+        if torch.equal(z, z_again):
+            return self.failed("two calls decode the very same codes",
+                               ["Draw fresh codes at every call (no torch.manual_seed inside the "
+                                "function)."], tried=tried)
+        return None
+
+
+def _prior_model(seed: int, latent: int) -> nn.Module:
+    """The untrained VAE exercise 4's checks decode with, the same in the kernel and the grader."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return models.VAE(latent_dim=latent).eval()
+
+
+def _hidden_ex4(seed):
+    """The grader's case for ``seed``: a model of width 2 to 6 built from a seed of its own, and
+    3000 to 5000 codes."""
+    g = torch.Generator().manual_seed(seed)
+    latent = int(torch.randint(2, 7, (), generator=g))
+    n = int(torch.randint(3000, 5001, (), generator=g))
+    model_seed = int(torch.randint(0, 2**62, (), generator=g))
+    return [Case(f"hidden case: n = {n}, an untrained models.VAE with latent_dim = {latent}",
+                 model_seed, latent, n)]
 
 
 def _fmt_list(t):
@@ -523,6 +582,9 @@ ex4 = PriorSampleExercise(
     4,
     "samples from the prior",
     reference=_sample_prior,
+    cases=[Case("n = 4000, an untrained models.VAE with latent_dim = 3 (the width must come from "
+                "the model)", SEED, 3, 4000)],
+    hidden=_hidden_ex4,
     points=1,
     hints=[
         "A new image is the decoding of a code drawn from the prior N(0, I).",
@@ -556,88 +618,111 @@ def _log_px_estimate(model, x, K):
 
 
 # Wrong estimators, each recognised when the learner's estimates agree with it on average.
-_IW_MISTAKES = [
-    (lambda m, x, K: torch.logsumexp(_log_weights(m, x, K), 0),
-     "It looks like the - log K is missing: the estimate averages the K weights, "
-     "log (1/K) sum_k w_k = logsumexp(log_w, dim=0) - log K."),
-    (lambda m, x, K: _log_weights(m, x, K).mean(0),
-     "It looks like you averaged the log-weights: that is the K-sample average of the ELBO, not "
-     "log p(x). Average the weights themselves: logsumexp(log_w, dim=0) - log K."),
-    (lambda m, x, K: torch.logsumexp(_log_weights(m, x, K, sigma_of=lambda lv: lv.exp()), 0)
-     - math.log(K),
-     "It looks like q(z|x) uses exp(logvar), the variance, as its standard deviation: "
-     "σ = exp(0.5 * logvar)."),
-    (lambda m, x, K: torch.logsumexp(_log_weights(m, x, K, prior=False), 0) - math.log(K),
-     "It looks like the prior term log p(z) is missing from the log-weights: "
-     "log w = log p(x|z) + log p(z) - log q(z|x)."),
-    (lambda m, x, K: torch.logsumexp(_log_weights(m, x, K, proposal=False), 0) - math.log(K),
-     "It looks like the proposal term - log q(z|x) is missing from the log-weights: "
-     "log w = log p(x|z) + log p(z) - log q(z|x)."),
-]
 
 
-def _agrees(a, b):
-    """Whether per-image estimates a and b (independent draws, (B,)) agree on average: their mean
-    difference lies within 4 standard errors (plus 0.05 nats)."""
-    d = (a - b).double()
-    return bool(d.mean().abs() <= 4 * d.std() / math.sqrt(len(d)) + 0.05)
+class LogLikelihoodEstimateExercise(TrainedModelExercise):
+    """``log_px_estimate(model, x, K)`` checked statistically, on the briefly trained 2-D VAE,
+    against an independent estimator (torch.distributions; ``losses.importance_weighted_bound`` is
+    the same formula). A case is ``Case(name, indices, ks)``: the images of the checks' MNIST slice
+    at ``indices``, and the K values (1, the ELBO, and a larger one)."""
 
-
-class LogLikelihoodEstimateExercise(BehaviourExercise):
-    """``log_px_estimate(model, x, K)`` checked statistically, on a briefly trained 2-D VAE, against
-    an independent estimator (torch.distributions; ``losses.importance_weighted_bound`` is the
-    same formula) for K = 1 and K = 50, on 256 MNIST images."""
-
-    expects = "function"
-    images, ks = 256, (1, 50)
-
-    def behaviour(self, log_px_estimate):
-        model = trained_vae()
-        x = mnist_slice()[0][:self.images]
-        tried = (f"{self.images} binarized MNIST images, a 2-D VAE trained for {STEPS} steps "
-                 "(models.VAE), K = 1 and K = 50")
-        estimates = {}
-        for K in self.ks:
+    def probe(self, log_px_estimate, case):
+        indices, ks = case.args
+        model, x = trained_vae(), mnist_slice()[0][indices]
+        out = []
+        for K in ks:
             torch.manual_seed(K)
             with torch.no_grad():
-                got = call(f"`log_px_estimate(model, x, {K})`", log_px_estimate, model, x, K)
-            if isinstance(got, torch.Tensor) and tuple(got.shape) == (K, len(x)):
+                got = log_px_estimate(model, x, K)
+            out.append(got.detach().clone() if isinstance(got, torch.Tensor) else got)
+        return tuple(out)
+
+    def expect(self, case):
+        indices, ks = case.args
+        model, x = trained_vae(), mnist_slice()[0][indices]
+        expected = {"reference": [], "variants": []}
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            torch.manual_seed(1000)
+            expected["reference"] = [self.reference(model, x, K) for K in ks]
+            for k, mistake in enumerate(self.mistakes):
+                torch.manual_seed(2000 + k)
+                expected["variants"].append([mistake.like(model, x, K) for K in ks])
+        return expected
+
+    def verdict(self, case, returned, expected):
+        indices, ks = case.args
+        n = len(indices)
+        tried = (f"{case.name}: {n} binarized MNIST images, a 2-D VAE trained for {STEPS} steps "
+                 f"(models.VAE), K = {' and K = '.join(str(K) for K in ks)}")
+        if not isinstance(returned, tuple) or len(returned) != len(ks):
+            raise Problem("the check could not read what your function returned", tried=tried)
+        for K, got in zip(ks, returned):
+            if isinstance(got, torch.Tensor) and tuple(got.shape) == (K, n):
                 raise Problem(f"for K = {K} the result has shape {tuple(got.shape)}: one estimate "
                               "per sample, not per image",
                               ["Combine the K log-weights of each image: logsumexp over dim 0, "
                                "minus log K."], tried=tried)
-            got = expect_tensor(got, (len(x),), f"log_px_estimate(model, x, {K})",
-                                "One estimate per image: shape (B,).")
+            try:
+                got = expect_tensor(got, (n,), f"log_px_estimate(model, x, {K})",
+                                    "One estimate per image: shape (B,).")
+            except Problem as p:
+                p.tried = tried
+                raise
             if not bool(torch.isfinite(got).all()):
                 raise Problem(f"for K = {K} some estimates are {got[~torch.isfinite(got)][0].item()}",
                               ["The weights themselves, exp(log w) with log w around -150 nats, "
                                "underflow to 0 in float32: stay in logs, "
                                "torch.logsumexp(log_w, dim=0) - log K."], tried=tried)
-            estimates[K] = got.detach()
-        with torch.no_grad():
-            torch.manual_seed(1000)
-            reference = {K: _log_px_estimate(model, x, K) for K in self.ks}
-            for K in self.ks:
-                if _agrees(estimates[K], reference[K]):
-                    continue
-                diagnosis = []
-                for k, (variant, message) in enumerate(_IW_MISTAKES):
-                    torch.manual_seed(2000 + k)
-                    if _agrees(estimates[K], variant(model, x, K)):
-                        diagnosis.append(message)
-                mean_got, mean_ref = estimates[K].mean().item(), reference[K].mean().item()
-                raise Problem(f"with K = {K} your estimates average {mean_got:.2f} nats per image; "
-                              f"the reference's average {mean_ref:.2f}", diagnosis, tried=tried)
-        gain = (estimates[50] - estimates[1]).mean().item()
-        return (f"On average over {len(x)} images your estimates match the reference's, for K = 1 "
-                f"(the ELBO: {estimates[1].mean():.1f} nats) and for K = 50 ({gain:.2f} nats "
-                "higher).")
+        for j, K in enumerate(ks):
+            got, reference = returned[j].float(), expected["reference"][j]
+            if agrees_on_average(got, reference):
+                continue
+            diagnosis = [m.message for m, outputs in zip(self.mistakes, expected["variants"])
+                         if agrees_on_average(got, outputs[j])]
+            raise Problem(f"with K = {K} your estimates average {got.mean().item():.2f} nats per "
+                          f"image; the reference's average {reference.mean().item():.2f}", diagnosis,
+                          tried=tried)
+        first, last = returned[0].float(), returned[-1].float()
+        return (f"On average over {n} images your estimates match the reference's, for K = {ks[0]} "
+                f"(the ELBO: {first.mean():.1f} nats) and for K = {ks[-1]} "
+                f"({(last - first).mean().item():.2f} nats higher).")
+
+
+def _hidden_ex5(seed):
+    """The grader's case for ``seed``: 256 images drawn from the checks' 1024, K = 1 and K from 30
+    to 80."""
+    g = torch.Generator().manual_seed(seed)
+    indices = torch.randperm(N_IMAGES, generator=g)[:256].sort().values
+    K = int(torch.randint(30, 81, (), generator=g))
+    return [Case(f"hidden case: 256 images of the 1024, K = 1 and K = {K}", indices, (1, K))]
 
 
 ex5 = LogLikelihoodEstimateExercise(
     5,
     "the importance-weighted estimate of log p(x)",
     reference=_log_px_estimate,
+    cases=[Case("the first 256 images", torch.arange(256), (1, 50))],
+    hidden=_hidden_ex5,
+    mistakes=[  # run by the judge on the same model and images (TrainedModelExercise)
+        Mistake("It looks like the - log K is missing: the estimate averages the K weights, "
+                "log (1/K) sum_k w_k = logsumexp(log_w, dim=0) - log K.",
+                like=lambda m, x, K: torch.logsumexp(_log_weights(m, x, K), 0)),
+        Mistake("It looks like you averaged the log-weights: that is the K-sample average of the ELBO, "
+                "not log p(x). Average the weights themselves: logsumexp(log_w, dim=0) - log K.",
+                like=lambda m, x, K: _log_weights(m, x, K).mean(0)),
+        Mistake("It looks like q(z|x) uses exp(logvar), the variance, as its standard deviation: "
+                "σ = exp(0.5 * logvar).",
+                like=lambda m, x, K: torch.logsumexp(_log_weights(m, x, K, sigma_of=lambda lv: lv.exp()),
+                                                     0) - math.log(K)),
+        Mistake("It looks like the prior term log p(z) is missing from the log-weights: "
+                "log w = log p(x|z) + log p(z) - log q(z|x).",
+                like=lambda m, x, K: torch.logsumexp(_log_weights(m, x, K, prior=False), 0)
+                - math.log(K)),
+        Mistake("It looks like the proposal term - log q(z|x) is missing from the log-weights: "
+                "log w = log p(x|z) + log p(z) - log q(z|x).",
+                like=lambda m, x, K: torch.logsumexp(_log_weights(m, x, K, proposal=False), 0)
+                - math.log(K)),
+    ],
     points=2,
     hints=[
         "Draw K codes per image from q(z|x): mu, logvar = model.encode(x); z = mu + sigma * eps "

@@ -20,15 +20,17 @@ import torch
 from torch.distributions import Normal
 
 from vae_course.checks.behaviour import (
-    BehaviourExercise,
+    N_IMAGES,
     Problem,
-    call,
+    TrainedModelExercise,
+    agrees_on_average,
     expect_tensor,
     expect_tuple,
     flat_parameters,
     mnist_slice,
     trained_vae,
 )
+from vae_course.checks.core import Case, Mistake
 from vae_course.evaluate import elbo
 from vae_course.losses import bernoulli_log_likelihood, kl_normal_std
 
@@ -61,18 +63,6 @@ def _mean_of_chunks(model, x, K, chunk):
     return torch.stack(parts).mean(0)
 
 
-_IW_MISTAKES = [
-    (_mean_of_chunks,
-     "It looks like each chunk's estimate was averaged with the others: that is the bound of "
-     "`chunk` samples, not of K. Add the chunks' weights up instead, in logs: "
-     "total = torch.logaddexp(total, torch.logsumexp(log_w, dim=0)), and subtract log K once."),
-    (lambda m, x, K, chunk: _log_px_chunked(m, x, K, chunk) + math.log(K),
-     "It looks like the - log K is missing: the estimate averages the K weights."),
-    (lambda m, x, K, chunk: _log_px_chunked(m, x, K, chunk) + math.log(K) - math.log(chunk),
-     "It looks like the sum was divided by `chunk` instead of K: subtract log K."),
-]
-
-
 class _Recorder:
     """Stands in for the model: passes ``encode`` and ``decode`` through and records how many
     codes every ``decode`` call got."""
@@ -88,87 +78,132 @@ class _Recorder:
         return self.model.decode(z)
 
     def __call__(self, x):
-        raise Problem("the function called model(x): that decodes one sample per image with the "
-                      "model's own draw. Use model.encode(x) for q(z|x) and model.decode(z) for "
-                      "your own K codes")
+        raise _ForwardCalled("the check's model: call model.encode and model.decode, not model(x)")
 
 
-def _agrees(a, b):
-    """Per-image estimates a and b (independent draws, (B,)) agree on average: the mean difference
-    lies within 4 standard errors plus 0.05 nats."""
-    d = (a - b).double()
-    return bool(d.mean().abs() <= 4 * d.std() / math.sqrt(len(d)) + 0.05)
+class _ForwardCalled(Exception):
+    pass
 
 
-class ChunkedEstimateExercise(BehaviourExercise):
-    """``log_px_chunked(model, x, K, chunk)`` on 128 images of the briefly trained 2-D VAE:
-    K = 1 in chunks of 1 (the ELBO), then K = 300 in chunks of 8 (so the last chunk holds 4)."""
+class ChunkedEstimateExercise(TrainedModelExercise):
+    """``log_px_chunked(model, x, K, chunk)`` on images of the briefly trained 2-D VAE. A case is
+    ``Case(name, indices, runs)``, ``runs`` the (K, chunk) pairs: K = 1 in chunks of 1 (the ELBO),
+    then a large K in chunks that do not divide it (so the last chunk is smaller). The model is
+    handed over through :class:`_Recorder`, which counts the codes of every decode call."""
 
-    expects = "function"
-    images = 128
-    runs = ((1, 1), (300, 8))
-
-    def behaviour(self, log_px_chunked):
-        model = trained_vae()
-        x = mnist_slice()[0][:self.images]
-        tried = (f"{self.images} binarized MNIST images, a 2-D VAE trained for 300 steps; "
-                 f"K = 1 (chunk 1) and K = 300 (chunk 8)")
-        got = {}
-        for K, chunk in self.runs:
+    def probe(self, log_px_chunked, case):
+        indices, runs = case.args
+        model, x = trained_vae(), mnist_slice()[0][indices]
+        out = []
+        for K, chunk in runs:
             spy = _Recorder(model)
             torch.manual_seed(K)
-            with torch.no_grad():
-                try:
-                    out = call(f"`log_px_chunked(model, x, {K}, {chunk})`", log_px_chunked,
-                               spy, x, K, chunk)
-                except Problem as p:
-                    p.tried = p.tried or tried
-                    raise
-            out = expect_tensor(out, (len(x),), f"log_px_chunked(model, x, {K}, {chunk})",
-                                "One estimate per image: shape (B,).")
+            try:
+                with torch.no_grad():
+                    got = log_px_chunked(spy, x, K, chunk)
+            except _ForwardCalled:
+                return ("forward",)
+            out += [got.detach().clone() if isinstance(got, torch.Tensor) else got,
+                    torch.tensor(spy.decoded, dtype=torch.int64)]
+        return tuple(out)
+
+    def expect(self, case):
+        indices, runs = case.args
+        model, x = trained_vae(), mnist_slice()[0][indices]
+        expected = {"reference": [], "variants": [[] for _ in self.mistakes]}
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            for K, chunk in runs:
+                torch.manual_seed(1000 + K)
+                expected["reference"].append(self.reference(model, x, K, chunk))
+                for k, mistake in enumerate(self.mistakes):
+                    torch.manual_seed(2000 + k)
+                    expected["variants"][k].append(mistake.like(model, x, K, chunk))
+        return expected
+
+    def verdict(self, case, returned, expected):
+        indices, runs = case.args
+        n = len(indices)
+        tried = (f"{case.name}: {n} binarized MNIST images, a 2-D VAE trained for 300 steps; " +
+                 " and ".join(f"K = {K} (chunk {chunk})" for K, chunk in runs))
+        if returned == ("forward",):
+            raise Problem("the function called model(x): that decodes one sample per image with "
+                          "the model's own draw. Use model.encode(x) for q(z|x) and model.decode(z) "
+                          "for your own K codes", tried=tried)
+        if not isinstance(returned, tuple) or len(returned) != 2 * len(runs):
+            raise Problem("the check could not read what your function returned", tried=tried)
+        for j, (K, chunk) in enumerate(runs):
+            out, decoded = returned[2 * j], returned[2 * j + 1]
+            try:
+                out = expect_tensor(out, (n,), f"log_px_chunked(model, x, {K}, {chunk})",
+                                    "One estimate per image: shape (B,).")
+            except Problem as p:
+                p.tried = tried
+                raise
             if not bool(torch.isfinite(out).all()):
                 raise Problem(f"with K = {K} some estimates are {out[~torch.isfinite(out)][0].item()}",
                               ["The weights themselves, exp(log w) with log w near -150 nats, "
                                "underflow to 0 in float32: stay in logs (torch.logsumexp, "
                                "torch.logaddexp)."], tried=tried)
-            widest = max(spy.decoded, default=0) // len(x)
+            sizes = decoded.tolist() if isinstance(decoded, torch.Tensor) else []
+            widest = max(sizes, default=0) // n
             if widest > chunk:
                 raise Problem(f"one decode call got {widest} codes per image with chunk = {chunk}: "
                               "the memory is then not bounded by the chunk",
                               ["Draw and decode at most `chunk` codes per image at a time: "
                                "for start in range(0, K, chunk): k = min(chunk, K - start)."],
                               tried=tried)
-            per_image = sum(spy.decoded) / len(x)
+            per_image = sum(sizes) / n
             if per_image != K:
                 hint = (["The last chunk is smaller when chunk does not divide K: "
                          "k = min(chunk, K - start)."] if per_image < K else [])
                 raise Problem(f"the function decoded {per_image:g} codes per image for K = {K}; "
                               f"the estimate needs exactly K", hint, tried=tried)
-            got[K] = out.detach()
-        with torch.no_grad():
-            for K, chunk in self.runs:
-                torch.manual_seed(1000 + K)
-                reference = _log_px_chunked(model, x, K, chunk)
-                if _agrees(got[K], reference):
-                    continue
-                diagnosis = []
-                for k, (variant, message) in enumerate(_IW_MISTAKES):
-                    torch.manual_seed(2000 + k)
-                    if K > 1 and _agrees(got[K], variant(model, x, K, chunk)):
-                        diagnosis.append(message)
-                raise Problem(f"with K = {K} your estimates average {got[K].mean():.2f} nats per "
-                              f"image; the reference's average {reference.mean():.2f}", diagnosis,
-                              tried=tried)
-        gain = (got[300] - got[1]).mean().item()
-        return (f"On {len(x)} images your estimates match the reference's on average, for K = 1 "
-                f"(the ELBO, {got[1].mean():.1f} nats) and for K = 300 ({gain:.2f} nats higher), "
-                "never decoding more than 8 codes per image at a time.")
+        for j, (K, _) in enumerate(runs):
+            got, reference = returned[2 * j].float(), expected["reference"][j]
+            if agrees_on_average(got, reference):
+                continue
+            diagnosis = [m.message for m, outputs in zip(self.mistakes, expected["variants"])
+                         if K > 1 and agrees_on_average(got, outputs[j])]
+            raise Problem(f"with K = {K} your estimates average {got.mean():.2f} nats per image; "
+                          f"the reference's average {reference.mean():.2f}", diagnosis, tried=tried)
+        first, last = returned[0].float(), returned[-2].float()
+        K_last, chunk_last = runs[-1]
+        return (f"On {n} images your estimates match the reference's on average, for K = 1 (the "
+                f"ELBO, {first.mean():.1f} nats) and for K = {K_last} "
+                f"({(last - first).mean().item():.2f} nats higher), never decoding more than "
+                f"{chunk_last} codes per image at a time.")
+
+
+def _hidden_ex1(seed):
+    """The grader's case for ``seed``: 128 images drawn from the checks' 1024; K = 1 in chunks of 1,
+    then K from 280 to 400 in chunks of 4 to 8 that leave a smaller last chunk (small enough chunks
+    that averaging the chunks' own estimates, a mistake, stays told apart from the K-sample one)."""
+    g = torch.Generator().manual_seed(seed)
+    indices = torch.randperm(N_IMAGES, generator=g)[:128].sort().values
+    chunk = int(torch.randint(4, 9, (), generator=g))
+    K = int(torch.randint(280, 401, (), generator=g))
+    K += 1 if K % chunk == 0 else 0
+    return [Case(f"hidden case: 128 images of the 1024, K = {K} in chunks of {chunk}", indices,
+                 ((1, 1), (K, chunk)))]
 
 
 ex1 = ChunkedEstimateExercise(
     1,
     "log p(x) with K importance samples, in chunks",
     reference=_log_px_chunked,
+    cases=[Case("the first 128 images", torch.arange(128), ((1, 1), (300, 8)))],
+    hidden=_hidden_ex1,
+    mistakes=[  # run by the judge on the same model and images (TrainedModelExercise)
+        Mistake("It looks like each chunk's estimate was averaged with the others: that is the bound "
+                "of `chunk` samples, not of K. Add the chunks' weights up instead, in logs: "
+                "total = torch.logaddexp(total, torch.logsumexp(log_w, dim=0)), and subtract log K "
+                "once.", like=_mean_of_chunks),
+        Mistake("It looks like the - log K is missing: the estimate averages the K weights.",
+                like=lambda m, x, K, chunk: _log_px_chunked(m, x, K, chunk) + math.log(K)),
+        Mistake("It looks like the sum was divided by `chunk` instead of K: subtract log K.",
+                like=lambda m, x, K, chunk: _log_px_chunked(m, x, K, chunk) + math.log(K)
+                - math.log(chunk)),
+    ],
     points=2,
     hints=[
         "Loop over the chunks: for start in range(0, K, chunk), with k = min(chunk, K - start) codes "
@@ -224,21 +259,18 @@ def _fit_posterior(model, x, steps, lr, samples=4, kl=True, maximize=False):
 STEPS_2, LR_2, IMAGES_2, SHARE = 150, 0.05, 64, 0.9
 
 
-class PosteriorFitExercise(BehaviourExercise):
-    """``fit_posterior(model, x, steps=150, lr=0.05)`` on 64 images of the briefly trained VAE."""
+class PosteriorFitExercise(TrainedModelExercise):
+    """``fit_posterior(model, x, steps=150, lr=0.05)`` on images of the briefly trained VAE. A case is
+    ``Case(name, indices)``. The kernel returns the fitted mu and logvar and whether the model's
+    weights changed; the judge measures the ELBO they reach on its own copy of the model."""
 
-    expects = "function"
-
-    def behaviour(self, fit_posterior):
-        model = trained_vae()
-        x = mnist_slice()[0][:IMAGES_2]
-        tried = (f"{IMAGES_2} binarized MNIST images, a 2-D VAE trained for 300 steps; "
-                 f"steps = {STEPS_2}, lr = {LR_2}")
+    def probe(self, fit_posterior, case):
+        (indices,) = case.args
+        model, x = trained_vae(), mnist_slice()[0][indices]
         before = flat_parameters(model)
         torch.manual_seed(0)
         try:
-            out = call(f"`fit_posterior(model, x, steps={STEPS_2}, lr={LR_2})`", fit_posterior,
-                       model, x, steps=STEPS_2, lr=LR_2)
+            out = fit_posterior(model, x, steps=STEPS_2, lr=LR_2)
         finally:
             changed = not torch.equal(before, flat_parameters(model))
             if changed:  # put the shared model back as it was for the next check
@@ -246,49 +278,79 @@ class PosteriorFitExercise(BehaviourExercise):
                     torch.nn.utils.vector_to_parameters(before, model.parameters())
             for p in model.parameters():
                 p.grad = None
-        if changed:
+        if isinstance(out, (tuple, list)):
+            out = tuple(t.detach().clone() if isinstance(t, torch.Tensor) else t for t in out)
+        return (out, changed)
+
+    def expect(self, case):
+        (indices,) = case.args
+        model, x = trained_vae(), mnist_slice()[0][indices]
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            best = self.reference(model, x, STEPS_2, LR_2)
+            torch.manual_seed(0)
+            no_kl = self.mistakes[0].like(model, x, STEPS_2, LR_2)
+            return {"start": elbo(model, x, samples=200, seed=1).mean,
+                    "best": elbo(model, x, samples=200, seed=1, posterior=best).mean,
+                    "no_kl": elbo(model, x, samples=200, seed=1, posterior=no_kl).mean}
+
+    def verdict(self, case, returned, expected):
+        (indices,) = case.args
+        model, x = trained_vae(), mnist_slice()[0][indices]
+        n = len(indices)
+        tried = (f"{case.name}: {n} binarized MNIST images, a 2-D VAE trained for 300 steps; "
+                 f"steps = {STEPS_2}, lr = {LR_2}")
+        out, changed = returned if isinstance(returned, tuple) and len(returned) == 2 else (None, 1)
+        if changed is not False:
             raise Problem("the model's weights changed: the per-image q(z|x) is optimised with the "
                           "model held fixed",
                           ["Give the optimiser only mu and logvar: torch.optim.Adam([mu, logvar], "
                            "lr=lr)."], tried=tried)
         mu, logvar = expect_tuple(out, 2, "fit_posterior(...)", "mu, logvar")
         for name, t in (("mu", mu), ("logvar", logvar)):
-            expect_tensor(t, (IMAGES_2, model.latent_dim), f"the returned {name}",
+            expect_tensor(t, (n, model.latent_dim), f"the returned {name}",
                           "One Gaussian per image: (B, latent_dim).")
-        mu, logvar = mu.detach().float(), logvar.detach().float()
+        mu, logvar = mu.float(), logvar.float()
         if not bool(torch.isfinite(mu).all() and torch.isfinite(logvar).all()):
             raise Problem("the returned mu or logvar holds nan or inf", tried=tried)
-        start = elbo(model, x, samples=200, seed=1).mean
-        reached = elbo(model, x, samples=200, seed=1, posterior=(mu, logvar)).mean
-        torch.manual_seed(0)
-        best = elbo(model, x, samples=200, seed=1,
-                    posterior=_fit_posterior(model, x, STEPS_2, LR_2)).mean
+        start, best = float(expected["start"]), float(expected["best"])
+        with torch.random.fork_rng(devices=[]):
+            reached = elbo(model, x, samples=200, seed=1, posterior=(mu, logvar)).mean
         if reached - start >= SHARE * (best - start):
-            return (f"Your q(z|x) raises the average ELBO of {IMAGES_2} images from {start:.1f} "
+            return (f"Your q(z|x) raises the average ELBO of {n} images from {start:.1f} "
                     f"(the encoder's) to {reached:.1f} nats; the reference reaches {best:.1f}.")
         diagnosis = []
         if reached < start:
             diagnosis.append("The ELBO went down: the optimiser must *minimise* the negative ELBO "
                              "(reconstruction loss + KL), i.e. climb the ELBO.")
-        torch.manual_seed(0)
-        no_kl = elbo(model, x, samples=200, seed=1,
-                     posterior=_fit_posterior(model, x, STEPS_2, LR_2, kl=False)).mean
         with torch.no_grad():
             if torch.equal(logvar, model.encode(x)[1]):
                 diagnosis.append("logvar came back as the encoder's: optimise it too, "
                                  "torch.optim.Adam([mu, logvar], lr=lr).")
-        if abs(reached - no_kl) < 1.0:
-            diagnosis.append("It looks like the KL term is missing from what is optimised: without "
-                             "it every sigma shrinks and q stops being near the posterior.")
+        if abs(reached - float(expected["no_kl"])) < 1.0:
+            diagnosis.append(self.mistakes[0].message)
         raise Problem(f"the average ELBO goes from {start:.1f} (the encoder's q) to {reached:.1f} "
                       f"nats; the reference reaches {best:.1f}, and at least {SHARE:.0%} of its "
                       "gain is expected", diagnosis, tried=tried)
+
+
+def _hidden_ex2(seed):
+    """The grader's case for ``seed``: 64 images drawn from the checks' 1024."""
+    g = torch.Generator().manual_seed(seed)
+    indices = torch.randperm(N_IMAGES, generator=g)[:IMAGES_2].sort().values
+    return [Case(f"hidden case: {IMAGES_2} images of the 1024", indices)]
 
 
 ex2 = PosteriorFitExercise(
     2,
     "a q(z|x) optimised for each image",
     reference=lambda model, x, steps=300, lr=0.02: _fit_posterior(model, x, steps, lr),
+    cases=[Case(f"the first {IMAGES_2} images", torch.arange(IMAGES_2))],
+    hidden=_hidden_ex2,
+    mistakes=[Mistake("It looks like the KL term is missing from what is optimised: without it "
+                      "every sigma shrinks and q stops being near the posterior.",
+                      like=lambda model, x, steps, lr: _fit_posterior(model, x, steps, lr,
+                                                                      kl=False))],
     points=3,
     hints=[
         "Start from the encoder: mu, logvar = model.encode(x) under torch.no_grad(), then make them "
