@@ -473,7 +473,7 @@ class BehaviourExercise(Exercise):
         return result
 
 
-# -------------------------------------------------- functions of the trained VAE, judged apart
+# ------------------------------------------- exercises judged from what the function returned
 
 
 def agrees_on_average(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -483,22 +483,39 @@ def agrees_on_average(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool(d.mean().abs() <= 4 * d.std() / math.sqrt(len(d)) + 0.05)
 
 
-class TrainedModelExercise(FunctionExercise):
-    """A function of the checks' briefly trained VAE (:func:`trained_vae`), judged from what it
-    returned, so that the verdict can be computed in another process than the learner's.
+def expect_estimates(got: Any, n: int, what: str, K: int, tried: str, remedy: str) -> torch.Tensor:
+    """Raise a Problem unless ``got`` holds ``n`` finite per-image estimates of log p(x) (``what``,
+    with ``K`` samples); ``remedy`` says how to stay in logs."""
+    try:
+        got = expect_tensor(got, (n,), what, "One estimate per image: shape (B,).")
+    except Problem as p:
+        p.tried = tried
+        raise
+    if not bool(torch.isfinite(got).all()):
+        raise Problem(f"with K = {K} some estimates are {got[~torch.isfinite(got)][0].item()}",
+                      ["The weights themselves, exp(log w) with log w around -150 nats, underflow "
+                       f"to 0 in float32: stay in logs, {remedy}."], tried=tried)
+    return got
 
-    A case is ``Case(name, indices, ...)``: the images ``mnist_slice()[0][indices]`` and what else
-    the subclass needs. Subclasses write
 
-    - ``probe(answer, case) -> tuple``: run the learner's function on the trained model and return
-      plain tensors and numbers (in the submission's kernel when graded);
-    - ``expect(case) -> dict``: what the reference and the named mistakes (``self.mistakes``' ``like``)
-      give on the same case, from this process's own trained model (a class release records it);
+class ProbedExercise(FunctionExercise):
+    """A function exercise judged from what the learner's function returned on a case, so that the
+    verdict can be computed in another process than the learner's (the grader's).
+
+    Subclasses write
+
+    - ``probe(answer, case) -> tuple``: run the learner's function and return plain tensors and
+      numbers (in the submission's kernel when graded);
+    - ``expect(case) -> dict``: what the reference and the named mistakes (``self.mistakes``'
+      ``like``) give on the same case; by default nothing, for a verdict from properties alone
+      (a class release records it);
     - ``verdict(case, returned, expected) -> str``: raise :class:`Problem`, or return the sentence
       shown after "correct." (anywhere: the grader's process included).
 
-    The model is trained from the same seed in every process, so the grader's copy is the kernel's;
-    the comparisons are statistical, with room for the last bits of floating point.
+    Functions of the checks' briefly trained VAE take ``Case(name, indices, ...)``, the images
+    ``mnist_slice()[0][indices]``: :func:`trained_vae` is trained from the same seed in every
+    process, so the grader's copy is the kernel's, and their comparisons are statistical, with room
+    for the last bits of floating point.
     """
 
     def _call(self, fn: Callable, case: Case) -> Any:
@@ -509,7 +526,7 @@ class TrainedModelExercise(FunctionExercise):
         raise NotImplementedError
 
     def expect(self, case: Case) -> dict:
-        raise NotImplementedError
+        return {}
 
     def verdict(self, case: Case, returned: Any, expected: dict) -> str:
         raise NotImplementedError

@@ -34,14 +34,15 @@ from vae_course.checks.behaviour import (
     SEED,
     STEPS,
     BehaviourExercise,
+    ProbedExercise,
     Problem,
-    TrainedModelExercise,
     agrees_on_average,
     band_sentence,
     build,
     call,
     check_gaussian_encoder,
     check_sampling,
+    expect_estimates,
     expect_gradient_everywhere,
     expect_logvar_free,
     expect_parameter_count,
@@ -66,79 +67,61 @@ def _reparameterize(mu, logvar):
 DRAWS = 200_000  # exercise 1: the draws its mean and standard deviation are measured on
 
 
-class ReparameterizeExercise(FunctionExercise):
+class ReparameterizeExercise(ProbedExercise):
     """Checks a sampler by what must hold for any correct one, not by its random numbers.
 
     A case is ``Case(name, mu, logvar, mus)``: ``mu`` and ``logvar`` of shape (1, D), ``mus``
-    (4, D). :meth:`_call` (what runs the learner's function, in the kernel when graded) returns plain
+    (4, D). :meth:`probe` (what runs the learner's function, in the kernel when graded) returns plain
     tensors: the sample for (mu, logvar); ``DRAWS`` samples for mu and logvar repeated; the sample for
     ``mus`` with logvar = -60; and a sample for (mu, logvar) with the gradients of its sum with
-    respect to mu and logvar. :meth:`judge` (anywhere, the grader's process included) then asks:
+    respect to mu and logvar. :meth:`verdict` (anywhere, the grader's process included) asks:
     1. shape (1, D); 2. the draws' mean is mu and their standard deviation exp(logvar / 2);
     3. logvar -> -inf gives z = mu exactly; 4. d z / d mu = 1 and d z / d logvar = (z - mu) / 2,
     which holds for z = mu + exp(logvar / 2) * eps whatever eps was drawn, and for nothing else that
     passes 1 to 3.
     """
 
-    def _call(self, fn, case):
+    def probe(self, fn, case):
         mu, logvar, mus = (t.clone() for t in case.args)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            z = fn(mu.clone(), logvar.clone())
-            if z is Ellipsis:
-                return z
-            if not isinstance(z, torch.Tensor) or z.shape != mu.shape:
-                return (z,)
-            z = z.detach().clone()
-            n, d = DRAWS, mu.shape[1]
-            zs = fn(mu.expand(n, d).clone(), logvar.expand(n, d).clone()).detach().clone()
-            z0 = fn(mus.clone(), torch.full_like(mus, -60.0)).detach().clone()
-            mu_g, logvar_g = mu.clone().requires_grad_(True), logvar.clone().requires_grad_(True)
-            zg = fn(mu_g, logvar_g)
-            try:
-                zg.sum().backward()
-                backward_failed = False
-            except RuntimeError:  # e.g. "element 0 of tensors does not require grad"
-                backward_failed = True
-            grads = tuple(torch.zeros(0) if g is None else g.detach().clone()
-                          for g in (mu_g.grad, logvar_g.grad))
-            return (z, zs, z0, zg.detach().clone(), *grads, backward_failed)
+        torch.manual_seed(self.seed)
+        z = fn(mu.clone(), logvar.clone())
+        if z is Ellipsis:
+            return z
+        if not isinstance(z, torch.Tensor) or z.shape != mu.shape:
+            return (z,)
+        z = z.detach().clone()
+        n, d = DRAWS, mu.shape[1]
+        zs = fn(mu.expand(n, d).clone(), logvar.expand(n, d).clone()).detach().clone()
+        z0 = fn(mus.clone(), torch.full_like(mus, -60.0)).detach().clone()
+        mu_g, logvar_g = mu.clone().requires_grad_(True), logvar.clone().requires_grad_(True)
+        zg = fn(mu_g, logvar_g)
+        try:
+            zg.sum().backward()
+            backward_failed = False
+        except RuntimeError:  # e.g. "element 0 of tensors does not require grad"
+            backward_failed = True
+        grads = tuple(torch.zeros(0) if g is None else g.detach().clone()
+                      for g in (mu_g.grad, logvar_g.grad))
+        return (z, zs, z0, zg.detach().clone(), *grads, backward_failed)
 
-    def record(self):
-        """Nothing to record for a class release: :meth:`judge` needs no reference."""
-        return {"cases": [c.name for c in self.cases], "arguments": ["mu", "logvar", "mus"],
-                "expected": [None for _ in self.cases], "mistakes": []}
-
-    def judge(self, cases, outcomes):
-        early = [o for o in outcomes if o.kind != "returned"]
-        if early or len(outcomes) != len(cases):
-            return super().judge(cases, outcomes)  # not attempted, raised, not callable, missing
-        for case, outcome in zip(cases, outcomes):
-            if (problem := self._problem(case, outcome.value)) is not None:
-                return problem
-        draws = f"{DRAWS:,}".replace(",", " ")
-        return self.passed(f"Shape, z = mu when sigma -> 0, mean and standard deviation over "
-                           f"{draws} draws, and the gradients to mu and logvar all as expected "
-                           "(tested on: " + "; ".join(c.name for c in cases) + ").")
-
-    def _problem(self, case, value):
+    def verdict(self, case, value, expected):
         mu, logvar, mus = case.args
         d, shown = mu.shape[1], lambda t: "[" + ", ".join(f"{v:.3f}" for v in t) + "]"  # noqa: E731
         tried = f"{case.name}: mu {shown(mu[0])}, logvar {shown(logvar[0])}"
         if not isinstance(value, tuple) or len(value) != 7:
             got = value[0] if isinstance(value, tuple) and value else value
-            return self.failed(f"for mu of shape (1, {d}) the result is {describe(got)}; expected "
+            raise Problem(f"for mu of shape (1, {d}) the result is {describe(got)}; expected "
                                f"a tensor of shape (1, {d}), one sample per row of mu", tried=tried)
         z, zs, z0, zg, grad_mu, grad_logvar, backward_failed = value
         for t, what in ((zs, f"{DRAWS} rows"), (z0, "4 rows"), (zg, "1 row")):
             if not isinstance(t, torch.Tensor) or t.shape[1:] != mu.shape[1:] or t.dim() != 2:
-                return self.failed(f"for mu of {what} the result is {describe(t)}", tried=tried)
+                raise Problem(f"for mu of {what} the result is {describe(t)}", tried=tried)
         mean, std = zs.double().mean(0), zs.double().std(0)
         sigma = torch.exp(0.5 * logvar[0]).double()
         if not torch.allclose(mean, mu[0].double(), atol=0.01 * float(sigma.max()) + 0.01):
             diag = (["Is mu added to the noise term?"]
                     if torch.allclose(mean, torch.zeros(d, dtype=mean.dtype), atol=0.03) else [])
-            return self.failed(f"over {DRAWS} draws with mu = {shown(mu[0])} the sample mean is "
+            raise Problem(f"over {DRAWS} draws with mu = {shown(mu[0])} the sample mean is "
                                f"{shown(mean)}, expected mu", diag, tried=tried)
         if not torch.allclose(std, sigma, rtol=0.02):
             lv = logvar[0].double()
@@ -152,35 +135,37 @@ class ReparameterizeExercise(FunctionExercise):
             elif torch.allclose(std, torch.exp(lv / 4), rtol=0.02):
                 diag.append("It looks like you took exp(logvar / 4) (a square root too many): "
                             "sigma = exp(logvar / 2).")
-            return self.failed(f"with sigma = {shown(sigma)} (logvar = log sigma²) the samples' "
+            raise Problem(f"with sigma = {shown(sigma)} (logvar = log sigma²) the samples' "
                                f"standard deviation is {shown(std)}", diag, tried=tried)
         if not torch.allclose(z0.double(), mus.double(), atol=1e-6):
-            return self.failed("with a vanishing variance (logvar = -60) z must equal mu, but "
+            raise Problem("with a vanishing variance (logvar = -60) z must equal mu, but "
                                "it does not", ["Is mu added to the noise term?"], tried=tried)
         no_gradient = ["Did you .detach() something, use torch.normal(mu, sigma) or sample under "
                        "torch.no_grad()? The trick is that eps carries the randomness and "
                        "mu + sigma * eps stays differentiable."]
         if backward_failed is not False:
-            return self.failed("backpropagating through your sample failed (z.sum().backward() "
+            raise Problem("backpropagating through your sample failed (z.sum().backward() "
                                "raised: z does not depend on mu and logvar through autograd)",
                                ["The sample must be computed from mu and logvar with "
                                 "differentiable operations: draw eps = torch.randn_like(mu) "
                                 "(no gradient needed) and return mu + sigma * eps."], tried=tried)
         if grad_mu.shape != mu.shape or grad_logvar.shape != mu.shape or not bool(
                 grad_logvar.abs().sum() > 0):
-            return self.failed("no gradient reaches mu or logvar through your sample",
+            raise Problem("no gradient reaches mu or logvar through your sample",
                                no_gradient, tried=tried)
         if not torch.allclose(grad_mu, torch.ones_like(mu)):
-            return self.failed(f"d z / d mu should be 1 for every entry; it is {shown(grad_mu[0])}",
+            raise Problem(f"d z / d mu should be 1 for every entry; it is {shown(grad_mu[0])}",
                                tried=tried)
-        expected = 0.5 * (zg.double() - mu.double())
-        if not torch.allclose(grad_logvar.double(), expected, rtol=1e-3, atol=1e-5):
-            return self.failed(f"d z / d logvar is {shown(grad_logvar[0])}, but for z = mu + "
-                               f"exp(logvar / 2) * eps it is (z - mu) / 2 = {shown(expected[0])}",
+        want = 0.5 * (zg.double() - mu.double())
+        if not torch.allclose(grad_logvar.double(), want, rtol=1e-3, atol=1e-5):
+            raise Problem(f"d z / d logvar is {shown(grad_logvar[0])}, but for z = mu + "
+                               f"exp(logvar / 2) * eps it is (z - mu) / 2 = {shown(want[0])}",
                                ["sigma = torch.exp(0.5 * logvar) must be computed from logvar "
                                 "inside your function, with differentiable operations."],
                                tried=tried)
-        return None
+        draws = f"{DRAWS:,}".replace(",", " ")
+        return (f"Shape, z = mu when sigma -> 0, mean and standard deviation over {draws} draws, "
+                f"and the gradients to mu and logvar all as expected (tested on: {case.name}).")
 
 
 def _reparameterize_case(name, mu, sigma, seed):
@@ -461,19 +446,19 @@ def _sample_prior(model, n):
     return model.decode(torch.randn(n, model.latent_dim))
 
 
-class PriorSampleExercise(FunctionExercise):
+class PriorSampleExercise(ProbedExercise):
     """``sample_prior(model, n)``: watches the codes it hands to ``model.decode``.
 
     A case is ``Case(name, seed, latent_dim, n)``: the model is an untrained ``models.VAE`` of that
     width built from ``torch.manual_seed(seed)``, which the kernel and the grader both build.
-    :meth:`_call` (the learner's function, in the kernel when graded) calls it twice and returns
+    :meth:`probe` (the learner's function, in the kernel when graded) calls it twice and returns
     plain tensors: the images of the first call, the codes each call handed to ``model.decode`` and
-    how many times it was called. :meth:`judge` (the grader's process included) decodes the codes
+    how many times it was called. :meth:`verdict` (the grader's process included) decodes the codes
     with its own copy of the model: the images must be those, and the codes draws from N(0, I),
     fresh at every call.
     """
 
-    def _call(self, fn, case):
+    def probe(self, fn, case):
         seed, latent, n = case.args
         model = _prior_model(seed, latent)
         seen, decode = [], model.decode
@@ -485,7 +470,7 @@ class PriorSampleExercise(FunctionExercise):
             return torch.zeros(n, 1, 28, 28)  # the judge names the wrong codes
 
         model.decode = watched
-        with torch.random.fork_rng(devices=[]), torch.no_grad():
+        with torch.no_grad():  # (the base runs probe inside torch.random.fork_rng)
             torch.manual_seed(0)
             images = fn(model, n)
             if images is Ellipsis:
@@ -496,47 +481,31 @@ class PriorSampleExercise(FunctionExercise):
             images = images.detach().clone()
         return (images, len(seen), *codes[:2])
 
-    def record(self):
-        """Nothing to record for a class release: :meth:`judge` needs no reference."""
-        return {"cases": [c.name for c in self.cases], "arguments": ["seed", "latent_dim", "n"],
-                "expected": [None for _ in self.cases], "mistakes": []}
-
-    def judge(self, cases, outcomes):
-        early = [o for o in outcomes if o.kind != "returned"]
-        if early or len(outcomes) != len(cases):
-            return super().judge(cases, outcomes)
-        for case, outcome in zip(cases, outcomes):
-            if (problem := self._problem(case, outcome.value)) is not None:
-                return problem
-        return self.passed("Codes of the model's width, mean 0 and standard deviation 1 in every "
-                           "dimension, fresh at every call, decoded (tested on: " +
-                           "; ".join(c.name for c in cases) + ").")
-
-    def _problem(self, case, value):
+    def verdict(self, case, value, expected):
         seed, latent, n = case.args
         tried = case.name
         if not isinstance(value, tuple) or len(value) < 2:
-            return self.failed("the check could not read what your function did", tried=tried)
+            raise Problem("the check could not read what your function did", tried=tried)
         images, calls, codes = value[0], value[1], list(value[2:])
         for z in codes:
             if not isinstance(z, torch.Tensor) or tuple(z.shape) != (n, latent):
                 hint = ("Take the code size from the model, model.latent_dim, instead of a fixed 2."
                         if isinstance(z, torch.Tensor) and tuple(z.shape) == (n, 2) else
                         "One code per image: z of shape (n, model.latent_dim).")
-                return self.failed(f"the codes passed to model.decode are {describe(z)}, expected "
+                raise Problem(f"the codes passed to model.decode are {describe(z)}, expected "
                                    f"shape ({n}, {latent})", [hint], tried=tried)
         if calls != 2:
-            return self.failed("sample_prior does not call model.decode exactly once",
+            raise Problem("sample_prior does not call model.decode exactly once",
                                ["Draw the codes, then return model.decode(z)."], tried=tried)
         z, z_again = codes
         if not isinstance(images, torch.Tensor) or tuple(images.shape) != (n, 1, 28, 28):
-            return self.failed(f"sample_prior(model, {n}) is {describe(images)}, expected a "
+            raise Problem(f"sample_prior(model, {n}) is {describe(images)}, expected a "
                                f"tensor of shape ({n}, 1, 28, 28)",
                                ["Return what model.decode(z) returns."], tried=tried)
         with torch.no_grad():
             decoded = _prior_model(seed, latent).decode(z.float())
         if not torch.allclose(images.float(), decoded, atol=1e-5):
-            return self.failed("sample_prior does not return the images model.decode(z) drew",
+            raise Problem("sample_prior does not return the images model.decode(z) drew",
                                ["return model.decode(z)"], tried=tried)
         mean, std = z.double().mean(0), z.double().std(0)
         if not (bool((mean.abs() < 0.1).all()) and bool(((std - 1).abs() < 0.1).all())):
@@ -546,14 +515,15 @@ class PriorSampleExercise(FunctionExercise):
             elif bool((z >= 0).all()) and bool((z < 1).all()):
                 diagnosis = ["torch.rand draws uniform numbers in [0, 1): the prior is the "
                              "standard normal, torch.randn."]
-            return self.failed("the codes do not look like draws from N(0, I): per dimension "
+            raise Problem("the codes do not look like draws from N(0, I): per dimension "
                                f"their mean is {_fmt_list(mean)} and their standard deviation "
                                f"{_fmt_list(std)}", diagnosis, tried=tried)
         if torch.equal(z, z_again):
-            return self.failed("two calls decode the very same codes",
+            raise Problem("two calls decode the very same codes",
                                ["Draw fresh codes at every call (no torch.manual_seed inside the "
                                 "function)."], tried=tried)
-        return None
+        return ("Codes of the model's width, mean 0 and standard deviation 1 in every dimension, "
+                f"fresh at every call, decoded (tested on: {case.name}).")
 
 
 def _prior_model(seed: int, latent: int) -> nn.Module:
@@ -620,7 +590,7 @@ def _log_px_estimate(model, x, K):
 # Wrong estimators, each recognised when the learner's estimates agree with it on average.
 
 
-class LogLikelihoodEstimateExercise(TrainedModelExercise):
+class LogLikelihoodEstimateExercise(ProbedExercise):
     """``log_px_estimate(model, x, K)`` checked statistically, on the briefly trained 2-D VAE,
     against an independent estimator (torch.distributions; ``losses.importance_weighted_bound`` is
     the same formula). A case is ``Case(name, indices, ks)``: the images of the checks' MNIST slice
@@ -662,17 +632,8 @@ class LogLikelihoodEstimateExercise(TrainedModelExercise):
                               "per sample, not per image",
                               ["Combine the K log-weights of each image: logsumexp over dim 0, "
                                "minus log K."], tried=tried)
-            try:
-                got = expect_tensor(got, (n,), f"log_px_estimate(model, x, {K})",
-                                    "One estimate per image: shape (B,).")
-            except Problem as p:
-                p.tried = tried
-                raise
-            if not bool(torch.isfinite(got).all()):
-                raise Problem(f"for K = {K} some estimates are {got[~torch.isfinite(got)][0].item()}",
-                              ["The weights themselves, exp(log w) with log w around -150 nats, "
-                               "underflow to 0 in float32: stay in logs, "
-                               "torch.logsumexp(log_w, dim=0) - log K."], tried=tried)
+            expect_estimates(got, n, f"log_px_estimate(model, x, {K})", K, tried,
+                             "torch.logsumexp(log_w, dim=0) - log K")
         for j, K in enumerate(ks):
             got, reference = returned[j].float(), expected["reference"][j]
             if agrees_on_average(got, reference):
@@ -703,7 +664,7 @@ ex5 = LogLikelihoodEstimateExercise(
     reference=_log_px_estimate,
     cases=[Case("the first 256 images", torch.arange(256), (1, 50))],
     hidden=_hidden_ex5,
-    mistakes=[  # run by the judge on the same model and images (TrainedModelExercise)
+    mistakes=[  # run by the judge on the same model and images (ProbedExercise)
         Mistake("It looks like the - log K is missing: the estimate averages the K weights, "
                 "log (1/K) sum_k w_k = logsumexp(log_w, dim=0) - log K.",
                 like=lambda m, x, K: torch.logsumexp(_log_weights(m, x, K), 0)),

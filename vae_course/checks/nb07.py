@@ -21,9 +21,10 @@ from torch.distributions import Normal
 
 from vae_course.checks.behaviour import (
     N_IMAGES,
+    ProbedExercise,
     Problem,
-    TrainedModelExercise,
     agrees_on_average,
+    expect_estimates,
     expect_tensor,
     expect_tuple,
     flat_parameters,
@@ -85,7 +86,7 @@ class _ForwardCalled(Exception):
     pass
 
 
-class ChunkedEstimateExercise(TrainedModelExercise):
+class ChunkedEstimateExercise(ProbedExercise):
     """``log_px_chunked(model, x, K, chunk)`` on images of the briefly trained 2-D VAE. A case is
     ``Case(name, indices, runs)``, ``runs`` the (K, chunk) pairs: K = 1 in chunks of 1 (the ELBO),
     then a large K in chunks that do not divide it (so the last chunk is smaller). The model is
@@ -133,17 +134,8 @@ class ChunkedEstimateExercise(TrainedModelExercise):
             raise Problem("the check could not read what your function returned", tried=tried)
         for j, (K, chunk) in enumerate(runs):
             out, decoded = returned[2 * j], returned[2 * j + 1]
-            try:
-                out = expect_tensor(out, (n,), f"log_px_chunked(model, x, {K}, {chunk})",
-                                    "One estimate per image: shape (B,).")
-            except Problem as p:
-                p.tried = tried
-                raise
-            if not bool(torch.isfinite(out).all()):
-                raise Problem(f"with K = {K} some estimates are {out[~torch.isfinite(out)][0].item()}",
-                              ["The weights themselves, exp(log w) with log w near -150 nats, "
-                               "underflow to 0 in float32: stay in logs (torch.logsumexp, "
-                               "torch.logaddexp)."], tried=tried)
+            expect_estimates(out, n, f"log_px_chunked(model, x, {K}, {chunk})", K, tried,
+                             "torch.logsumexp and torch.logaddexp")
             sizes = decoded.tolist() if isinstance(decoded, torch.Tensor) else []
             widest = max(sizes, default=0) // n
             if widest > chunk:
@@ -193,7 +185,7 @@ ex1 = ChunkedEstimateExercise(
     reference=_log_px_chunked,
     cases=[Case("the first 128 images", torch.arange(128), ((1, 1), (300, 8)))],
     hidden=_hidden_ex1,
-    mistakes=[  # run by the judge on the same model and images (TrainedModelExercise)
+    mistakes=[  # run by the judge on the same model and images (ProbedExercise)
         Mistake("It looks like each chunk's estimate was averaged with the others: that is the bound "
                 "of `chunk` samples, not of K. Add the chunks' weights up instead, in logs: "
                 "total = torch.logaddexp(total, torch.logsumexp(log_w, dim=0)), and subtract log K "
@@ -259,7 +251,7 @@ def _fit_posterior(model, x, steps, lr, samples=4, kl=True, maximize=False):
 STEPS_2, LR_2, IMAGES_2, SHARE = 150, 0.05, 64, 0.9
 
 
-class PosteriorFitExercise(TrainedModelExercise):
+class PosteriorFitExercise(ProbedExercise):
     """``fit_posterior(model, x, steps=150, lr=0.05)`` on images of the briefly trained VAE. A case is
     ``Case(name, indices)``. The kernel returns the fitted mu and logvar and whether the model's
     weights changed; the judge measures the ELBO they reach on its own copy of the model."""
