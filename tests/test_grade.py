@@ -85,6 +85,21 @@ def write_release(folder: Path) -> Path:
     return release
 
 
+def write_answers(student: nbformat.NotebookNode, answers: dict[str, dict[str, str]], subs: Path,
+                  number: str) -> Path:
+    """``subs/NN_<name>.ipynb`` for each ``{name: {grade_id: source}}``: the student notebook with
+    those cells replaced."""
+    subs.mkdir()
+    for name, sources in answers.items():
+        nb = copy.deepcopy(student)
+        for cell in nb.cells:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if grade_id in sources:
+                cell.source = sources[grade_id]
+        nbformat.write(nb, subs / f"{number}_{name}.ipynb")
+    return subs
+
+
 def run_grader(submissions: Path, release: Path, out: Path, *options: str) -> dict:
     """Run the grader's command line; ``{(student, exercise): row}`` from the CSV it wrote."""
     sandbox = [] if "--sandbox" in options or SANDBOX else ["--sandbox", "off"]
@@ -198,7 +213,7 @@ HOSTILE = {
         "sys.addaudithook(hook)"]), ("failed", "not attempted"), "not right yet"),
     "h_meta_path": (submission(WRONG, extra=[
         "import sys, types\nfake = types.ModuleType('vae_course.instructor.in_kernel')\n"
-        "fake.collect = fake.graded_check = lambda *a, **k: print('✔ Exercise 1: correct.')\n"
+        "fake.collect = lambda *a, **k: print('✔ Exercise 1: correct.')\n"
         "sys.modules['vae_course.instructor.in_kernel'] = fake\n"
         "class Finder:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
@@ -328,29 +343,6 @@ def test_the_grader_s_check_cell_replaces_the_submission_s():
         "nb01", 1, "mc_elbo", 7, "/io/ex1.npz")
 
 
-def test_only_a_result_line_with_this_run_s_secret_counts(tmp_path):
-    mine = {"secret": "s", "notebook": "nb05", "exercise": 2, "status": "failed", "message": "m"}
-    path = tmp_path / "ex2.json"
-    for line, expected in [
-            (json.dumps(mine), {"status": "failed", "message": "m"}),
-            ("{not json", None), ("[1]", None),
-            (json.dumps(dict(mine, status="passed", secret="guess")), None),
-            (json.dumps(dict(mine, status="passed", notebook="nb00")), None),
-            (json.dumps(dict(mine, exercise=7, status="passed")), None),
-            (json.dumps(dict(mine, status="great")), None),
-            (json.dumps(mine) + "\n" + json.dumps(dict(mine, status="passed")),
-             {"status": "failed", "message": "m"})]:  # the first line wins
-        path.write_text(line)
-        assert grade.read_result_line(path, "s", "nb05", 2) == expected
-    path.write_text(json.dumps(mine) + "x" * grade.MAX_RESULT_LINE)  # too large: not read
-    assert grade.read_result_line(path, "s", "nb05", 2) is None
-    path.unlink()
-    path.symlink_to(tmp_path / "elsewhere.json")
-    (tmp_path / "elsewhere.json").write_text(json.dumps(mine))
-    assert grade.read_result_line(path, "s", "nb05", 2) is None  # a link is not followed
-
-
-@needs_root_sandbox
 def test_a_sandboxed_submission_cannot_touch_the_next_or_outlive_its_run(tmp_path):
     subs, out = tmp_path / "submissions", tmp_path / "grades.csv"
     subs.mkdir()
@@ -601,8 +593,8 @@ def test_cells_a_spreadsheet_would_run_as_formulas_are_written_as_text(tmp_path)
 
 @needs_sandbox
 def test_a_course_notebook_solved_and_untouched_with_both_kinds_of_exercise(tmp_path):
-    """Notebook 09 as handed in: two function exercises judged by the grader, a convolutional
-    decoder judged in the kernel by its behaviour; the real release is ``notebooks/``."""
+    """Notebook 09 as handed in: two function exercises and a convolutional decoder (rebuilt from
+    its weights), all judged by the grader; the real release is ``notebooks/``."""
     subs = tmp_path / "submissions"
     subs.mkdir()
     shutil.copy(ROOT / "solutions" / "09_sharper_samples_and_conv_vae.ipynb",
@@ -613,10 +605,10 @@ def test_a_course_notebook_solved_and_untouched_with_both_kinds_of_exercise(tmp_
                       "--jobs", "2", "--timeout", "600")
     got = {(s, e): (r["status"], r["judged_in"]) for (s, e), r in rows.items()}
     assert got == {("09_solved", "1"): ("passed", "grader"), ("09_solved", "2"): ("passed", "grader"),
-                   ("09_solved", "3"): ("passed", "submission"),
+                   ("09_solved", "3"): ("passed", "grader"),
                    ("09_untouched", "1"): ("not attempted", "grader"),
                    ("09_untouched", "2"): ("not attempted", "grader"),
-                   ("09_untouched", "3"): ("not attempted", "submission")}
+                   ("09_untouched", "3"): ("not attempted", "grader")}
 
 
 @needs_sandbox
@@ -635,15 +627,7 @@ def test_notebook_05_s_samplers_are_judged_by_the_grader_from_what_they_drew(tmp
     }
     assert all(source not in (right, prior) for a in list(answers.values())[1:]
                for source in a.values())
-    subs = tmp_path / "submissions"
-    subs.mkdir()
-    for name, sources in answers.items():
-        nb = copy.deepcopy(student)
-        for cell in nb.cells:
-            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            if grade_id in sources:
-                cell.source = sources[grade_id]
-        nbformat.write(nb, subs / f"05_{name}.ipynb")
+    subs = write_answers(student, answers, tmp_path / "submissions", "05")
     rows = run_grader(subs, ROOT / "notebooks", tmp_path / "grades.csv", "--assignment", "05",
                       "--jobs", "2", "--timeout", "600")
     got = {(s, e): (rows[s, e]["status"], rows[s, e]["judged_in"])
@@ -675,3 +659,69 @@ def test_notebook_07_s_estimates_are_judged_by_the_grader_on_its_own_copy_of_the
     assert got == {("07_solved", "1"): ("passed", "grader"), ("07_solved", "2"): ("passed", "grader"),
                    ("07_untouched", "1"): ("not attempted", "grader"),
                    ("07_untouched", "2"): ("not attempted", "grader")}
+
+
+# A BatchNorm design for exercise 5 of 04: right, but not a chain of Linear layers, which is what the
+# grader can rebuild from weights; its row must say that the verdict is the kernel's.
+BATCHNORM_DESIGN = '''# Exercise 5: a better autoencoder
+class BetterAutoencoder(nn.Module):
+    def __init__(self, latent_dim=2):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(784, 512), nn.BatchNorm1d(512), nn.ReLU(),
+                                     nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, latent_dim))
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, 256), nn.ReLU(), nn.Linear(256, 512),
+                                     nn.ReLU(), nn.Linear(512, 784))
+
+    def encode(self, x):
+        return self.encoder(x.reshape(len(x), 784))
+
+    def decode(self, z):
+        return torch.sigmoid(self.decoder(z)).reshape(len(z), 1, 28, 28)
+
+    def forward(self, x):
+        z = self.encode(x)
+        return self.decode(z), z
+'''
+
+
+@needs_sandbox
+def test_notebook_04_s_models_and_loop_are_judged_by_the_grader_from_their_weights(tmp_path):
+    """Notebook 04's autoencoder, training loop and better autoencoder, right, wrong with the
+    kernel's comparisons patched, and borrowed from the course: the grader rebuilds each model from
+    the weights the kernel returned and runs the reference loop itself, so patching torch in the
+    kernel changes nothing; a design it cannot rebuild is passed on as the kernel's verdict, and
+    its row says so (``judged_in: submission``)."""
+    student = nbformat.read(ROOT / "notebooks" / "04_autoencoder.ipynb", as_version=4)
+    ae, loss, loop, better = (solved_cells.exercise_cell("04_autoencoder.ipynb", n)
+                              for n in (1, 2, 3, 5))
+    patch = ("\nimport torch as _t\n_t.allclose = lambda *a, **k: True\n"
+             "_t.equal = lambda *a, **k: True\n_t.Tensor.__lt__ = lambda *a, **k: True\n")
+    no_relu = ae.replace("nn.ReLU(),\n            nn.Linear(hidden, latent_dim)",
+                         "nn.Linear(hidden, latent_dim)")
+    assert no_relu != ae
+    answers = {
+        "right": {"ex1": ae, "ex2": loss, "ex3": loop, "ex5": better},  # the loop uses ex2's loss
+        "forged": {"ex1": no_relu + patch,
+                   "ex3": "# Exercise 3: the training loop\n"
+                          "def train_epoch(model, optimizer, x, batch_size):\n"
+                          "    return 100.0\n" + patch,
+                   "ex5": BATCHNORM_DESIGN},
+        "borrowed": {"ex1": "# Exercise 1: the autoencoder module\n"
+                            "from vae_course.models import AE as Autoencoder\n"},
+    }
+    subs = write_answers(student, answers, tmp_path / "submissions", "04")
+    rows = run_grader(subs, ROOT / "notebooks", tmp_path / "grades.csv", "--assignment", "04",
+                      "--jobs", "2", "--timeout", "600")
+    got = {(s, e): (rows[s, e]["status"], rows[s, e]["judged_in"])
+           for s in ("04_right", "04_forged") for e in "135"}
+    assert got == {("04_right", "1"): ("passed", "grader"), ("04_right", "3"): ("passed", "grader"),
+                   ("04_right", "5"): ("passed", "grader"),
+                   ("04_forged", "1"): ("failed", "grader"), ("04_forged", "3"): ("failed", "grader"),
+                   ("04_forged", "5"): ("passed", "submission")}
+    assert "ReLU after the encoder's hidden layer is missing" in rows["04_forged", "1"]["message"]
+    assert "weights have not changed" in rows["04_forged", "3"]["message"]
+    assert "what your kernel reported" in rows["04_forged", "5"]["message"]
+    assert "Rebuilt from your weights" in rows["04_right", "1"]["message"]
+    assert (rows["04_borrowed", "1"]["status"], rows["04_borrowed", "1"]["judged_in"]) == (
+        "not attempted", "grader")
+    assert "leaves it out" in rows["04_borrowed", "1"]["message"]

@@ -21,6 +21,7 @@ from torch.nn import functional as F
 
 from vae_course import losses
 from vae_course.checks.core import FAILED, NOT_ATTEMPTED, PASSED, FunctionExercise, exercises_in
+from vae_course.checks.rebuild import BehaviourProbedExercise, GradedModuleExercise
 
 SEEDS = (0, 7, 2**40 + 3)
 
@@ -38,11 +39,26 @@ EXERCISES = _function_exercises()
 IDS = [name for name, _ in EXERCISES]
 
 
+class _OnCases:
+    """``ex`` checked on ``cases`` instead of its public ones: a copy of a function exercise, or,
+    for a model or loop exercise (checked by its behaviour in the notebook), its grader's path:
+    ``run`` (the probe) then ``judge`` (the verdict)."""
+
+    def __init__(self, ex, cases):
+        self.ex, self.cases = ex, list(cases)
+
+    def evaluate(self, answer):
+        if isinstance(self.ex, BehaviourProbedExercise):
+            if answer is _placeholder and isinstance(self.ex, GradedModuleExercise):
+                answer = _PlaceholderModel
+            return self.ex.judge(self.cases, self.ex.run(answer, self.cases))
+        hidden = copy.copy(self.ex)
+        hidden.cases = self.cases
+        return hidden.evaluate(answer)
+
+
 def _with_cases(ex, cases):
-    """A copy of ``ex`` checked on ``cases`` instead of its public ones."""
-    hidden = copy.copy(ex)
-    hidden.cases = list(cases)
-    return hidden
+    return _OnCases(ex, cases)
 
 
 def _leaves(obj, path="case", seen=None):
@@ -159,10 +175,14 @@ def test_reference_passes_on_hidden_cases(name, ex):
 def _solution_function(ex):
     """The function that ``ex.solution()`` shows, defined from its text."""
     names = {"torch": torch, "math": math, "np": np, "nn": nn, "F": F, "losses": losses,
-             "Normal": Normal}  # what the notebooks' setup cells import for these answers
+             "Normal": Normal,  # what the notebooks' setup cells import for these answers
+             # and what earlier exercises of the notebook define, that the model answers use
+             "reconstruction_loss": lambda x_hat, x: -losses.bernoulli_log_likelihood(x_hat, x),
+             "reparameterize": lambda mu, logvar: mu + torch.exp(0.5 * logvar) * torch.randn_like(mu),
+             "condition": lambda h, y: torch.cat([h, F.one_hot(y, 10).float()], dim=1)}
     namespace = dict(names)
     exec(ex._solution, namespace)
-    (fn,) = [v for k, v in namespace.items() if k not in names and callable(v)]
+    (fn,) = [v for k, v in namespace.items() if callable(v) and names.get(k) is not v]
     return fn
 
 
@@ -195,6 +215,12 @@ def test_mistakes_named_on_public_cases_are_named_on_hidden_cases(name, ex, mist
 
 def _placeholder(*args, **kwargs):
     raise NotImplementedError()
+
+
+class _PlaceholderModel(nn.Module):
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+        raise NotImplementedError()
 
 
 @pytest.mark.parametrize("name, ex", EXERCISES, ids=IDS)

@@ -58,6 +58,8 @@ KEPT: dict[tuple[str, str], str] = {
                                            "train a models.VAE, whose forward draws with it",
     ("nb05", "losses.neg_elbo"): "losses.vae_loss, which notebook 05's behaviour checks use, "
                                  "calls it",
-    ("nb06", "models.CVAE.one_hot"): "notebook 06's behaviour checks and style-transfer cases "
-                                     "use a models.CVAE",
+    ("nb05", "models.VAE"): "notebook 05's checks of exercises 4 and 5 run the learner's "
+                            "function on a models.VAE that the kernel and the grader build alike",
+    ("nb06", "models.CVAE.one_hot"): "notebook 06's own cells train a models.CVAE, whose encode "
+                                     "and decode call it",
 }

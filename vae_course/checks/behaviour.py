@@ -181,9 +181,11 @@ def spaced(n: int) -> str:
     return f"{n:,}".replace(",", " ")
 
 
-def expect_parameter_count(model: nn.Module, reference: nn.Module, name: str, layout: str) -> None:
-    """Raise a Problem unless ``model`` has as many parameters as the ``reference`` layout."""
-    got, want = count_parameters(model), count_parameters(reference)
+def expect_parameter_count(model: nn.Module, reference: nn.Module | int, name: str, layout: str) -> None:
+    """Raise a Problem unless ``model`` has as many parameters as the ``reference`` layout (a model
+    of it, or its number of parameters)."""
+    got = count_parameters(model)
+    want = reference if isinstance(reference, int) else count_parameters(reference)
     if got != want:
         raise Problem(f"your {name} has {spaced(got)} parameters; the layout {layout} (weights "
                       f"and biases of its Linear layers) has {spaced(want)}",
@@ -256,6 +258,14 @@ def train_briefly(model: nn.Module, loss_fn: Callable, labelled: bool = False, s
             done += 1
             if done == steps:
                 break
+    return slice_loss(model, loss_fn, labelled, seed)
+
+
+def slice_loss(model: nn.Module, loss_fn: Callable, labelled: bool = False, seed: int = SEED) -> float:
+    """``model``'s loss on the whole of :func:`mnist_slice` (nats per image), in eval mode, without
+    gradients, any sampling seeded with ``seed``: what :func:`train_briefly` reports, and what the
+    grader computes on a model it rebuilt from the learner's trained weights."""
+    x, y = mnist_slice()
     model.eval()
     torch.manual_seed(seed)
     with torch.no_grad():
@@ -330,26 +340,32 @@ def expect_logvar_free(model, x, *extra):
 # ---------------------------------------------------------------------- sampling inside forward
 
 
-def check_sampling(model: nn.Module, latent: int, x: torch.Tensor, y: torch.Tensor | None = None,
-                   n: int = 4000) -> dict[str, Any]:
-    """Check the reparameterized sample that ``model.forward`` draws between encode and decode.
-
-    ``model.encode`` is replaced, for this one call, by a function returning a known
-    ``mu`` ``(n, latent)`` and ``logvar`` (σ = 2 in the first latent dimension, 0.5 in the others),
-    both leaves requiring gradients; ``model.decode`` is wrapped to capture the ``z`` it receives.
-    Then: z has shape (n, latent); z - mu has mean 0 and standard deviation σ in each dimension (the
-    usual wrong spreads are named); gradients reach mu and logvar through z; forward returns the
-    same mu and logvar. Raises a Problem for the first thing that is wrong; else returns what it
-    saw: ``args`` (forward's arguments), ``z`` and ``rest`` (decode's other arguments).
-    """
+def _injected(n: int, latent: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The known ``mu`` ``(n, latent)``, ``logvar`` and σ (2 in the first latent dimension, 0.5
+    in the others) that :func:`sampled` hands to forward in place of the encoder's."""
     g = torch.Generator().manual_seed(1)
     sigma = torch.full((latent,), 0.5)
     sigma[0] = 2.0
-    mu = torch.randn(n, latent, generator=g).requires_grad_(True)
-    logvar = (2 * sigma.log()).expand(n, latent).clone().requires_grad_(True)
+    mu = torch.randn(n, latent, generator=g)
+    logvar = (2 * sigma.log()).expand(n, latent).clone()
+    return mu, logvar, sigma
+
+
+def sampled(model: nn.Module, latent: int, x: torch.Tensor, y: torch.Tensor | None = None,
+            n: int = 4000) -> tuple:
+    """What ``model.forward`` does between encode and decode, as plain data (see :func:`judge_sampling`).
+
+    ``model.encode`` is replaced, for this one call, by a function returning the known ``mu`` and
+    ``logvar`` of :func:`_injected`, both leaves requiring gradients; ``model.decode`` is wrapped to
+    capture the ``z`` it receives. Returns ``(encode called, decode called, z, forward returned
+    encode's mu and logvar, d sum(z) / d mu, d sum(z) / d logvar, decode got forward's labels)``,
+    ``None`` for what could not be seen.
+    """
+    mu, logvar, _ = _injected(n, latent)
+    mu, logvar = mu.requires_grad_(True), logvar.requires_grad_(True)
     x_big = x[torch.arange(n) % len(x)]
     args = (x_big,) if y is None else (x_big, y[torch.arange(n) % len(y)])
-    seen: dict[str, Any] = {"args": args}
+    seen: dict[str, Any] = {}
     original_decode = model.decode
 
     def encode(*_):
@@ -357,35 +373,52 @@ def check_sampling(model: nn.Module, latent: int, x: torch.Tensor, y: torch.Tens
         return mu, logvar
 
     def decode(z, *rest):
-        seen["z"] = z
-        seen["rest"] = rest
+        seen["z"], seen["rest"] = z, rest
         return original_decode(z, *rest)
 
-    call_text = "model(x)" if y is None else "model(x, y)"
     model.encode, model.decode = encode, decode
     try:
         torch.manual_seed(SEED)
-        out = call(call_text, model, *args)
+        out = call("model(x)" if y is None else "model(x, y)", model, *args)
     finally:
         del model.encode, model.decode  # back to the class's methods
-    missing = [name for name, key in (("self.encode", "encode"), ("self.decode", "z"))
-               if key not in seen]
+    z = seen.get("z")
+    same = isinstance(out, (tuple, list)) and len(out) == 3 and out[1] is mu and out[2] is logvar
+    grads: tuple = (None, None)
+    if isinstance(z, torch.Tensor) and z.grad_fn is not None:
+        grads = torch.autograd.grad(z.sum(), [mu, logvar], allow_unused=True)
+    labels = None
+    if y is not None and "rest" in seen:
+        rest = seen["rest"]
+        labels = bool(rest and isinstance(rest[0], torch.Tensor) and torch.equal(rest[0], args[1]))
+    return ("encode" in seen, "z" in seen, z.detach() if isinstance(z, torch.Tensor) else None,
+            same, *(None if g is None else g.detach() for g in grads), labels)
+
+
+def judge_sampling(seen: Any, latent: int, n: int = 4000) -> None:
+    """Raise a Problem for the first thing wrong in what :func:`sampled` saw: z has shape
+    (n, latent); z - mu has mean 0 and standard deviation σ in each dimension (the usual wrong
+    spreads are named); gradients reach mu and logvar through z; forward returns the same mu and
+    logvar, and (for a CVAE) decodes with its labels. Plain data in, so it runs in the grader too."""
+    if not (isinstance(seen, tuple) and len(seen) == 7):
+        raise Problem("the check could not read the sample your forward draws")
+    encoded, decoded, z, same, grad_mu, grad_logvar, labels = seen
+    missing = [name for name, done in (("self.encode", encoded), ("self.decode", decoded)) if not done]
     if missing:
         raise Problem(f"forward does not call {' and '.join(missing)}: the check replaces encode "
                       "by one with a known mu and logvar to test the sample drawn in between",
                       ["Write forward as three steps: mu, logvar = self.encode(...); a "
                        "reparameterized z; return self.decode(z, ...), mu, logvar."])
-    z = seen["z"]
+    mu, logvar, sigma = _injected(n, latent)
     tried = (f"mu ~ N(0, 1) of shape ({n}, {latent}); logvar = log σ² with σ = 2 in dimension 1 "
              f"and σ = 0.5 in the others")
-    if not isinstance(z, torch.Tensor) or tuple(z.shape) != (n, latent):
+    if not isinstance(z, torch.Tensor) or tuple(z.shape) != (n, latent) or not z.is_floating_point():
         raise Problem(f"the z that forward decodes is {describe(z)}, expected shape ({n}, {latent})",
                       tried=tried)
-    out = expect_tuple(out, 3, f"`{call_text}`", "(x_hat, mu, logvar)")
-    if out[1] is not mu or out[2] is not logvar:
+    if not same:
         raise Problem("forward does not return the mu and logvar that self.encode gave it",
                       ["Return them as they are: return x_hat, mu, logvar."], tried=tried)
-    dev = (z - mu).detach()
+    dev = (z.float() - mu)
     spread, centre = dev.std(0), dev.mean(0)
     if bool((spread < 1e-6).all()):
         raise Problem("the z that forward decodes is mu itself: no sample is drawn",
@@ -396,13 +429,13 @@ def check_sampling(model: nn.Module, latent: int, x: torch.Tensor, y: torch.Tens
     shown = "[" + ", ".join(f"{s:.2f}" for s in spread[:3]) + (", ...]" if latent > 3 else "]")
     if not close(spread, sigma):
         diagnosis = []
-        if close(spread, logvar[0].detach().abs()):
+        if close(spread, logvar[0].abs()):
             diagnosis.append("It looks like you sampled with logvar as the standard deviation "
                              "(z = mu + logvar * eps): logvar is log σ², so σ = exp(0.5 * logvar).")
         elif close(spread, sigma**2):
             diagnosis.append("It looks like you used exp(logvar) = σ², the variance, as the standard "
                              "deviation: σ = exp(0.5 * logvar).")
-        elif close(spread, (sigma**2 + mu.detach().var(0)).sqrt()):
+        elif close(spread, (sigma**2 + mu.var(0)).sqrt()):
             diagnosis.append("Is mu added to the noise term? z = mu + sigma * eps.")
         raise Problem(f"z - mu has standard deviation {shown} across the batch, expected σ = "
                       f"[2, 0.5, ...] = exp(logvar / 2)", diagnosis, tried=tried)
@@ -413,18 +446,27 @@ def check_sampling(model: nn.Module, latent: int, x: torch.Tensor, y: torch.Tens
                 "torch.normal(mu, sigma)): then the reconstruction term sends no gradient to the "
                 "encoder's mean head, and only the KL trains it. Compute z = mu + sigma * eps with "
                 "differentiable operations."]
-    if z.grad_fn is None:
+    if grad_mu is None and grad_logvar is None:
         raise Problem("no gradient can flow from the decoded z back to mu and logvar", detached,
                       tried=tried)
-    grad_mu, grad_logvar = torch.autograd.grad(z.sum(), [mu, logvar], allow_unused=True)
-    if grad_mu is None or not bool(torch.allclose(grad_mu, torch.ones_like(mu))):
+    if not (isinstance(grad_mu, torch.Tensor) and tuple(grad_mu.shape) == (n, latent)
+            and bool(torch.allclose(grad_mu.float(), torch.ones(n, latent)))):
         raise Problem("d z / d mu is not 1: the gradient of the reconstruction term does not reach "
                       "mu as it should", detached, tried=tried)
-    if grad_logvar is None or not bool(grad_logvar.abs().sum() > 0):
+    if not (isinstance(grad_logvar, torch.Tensor) and bool(grad_logvar.abs().sum() > 0)):
         raise Problem("no gradient reaches logvar through z",
                       ["z must be computed from logvar: sigma = torch.exp(0.5 * logvar)."],
                       tried=tried)
-    return seen
+    if labels is False:
+        raise Problem("forward does not decode with the labels y it was given",
+                      ["return self.decode(z, y), mu, logvar: the decoder needs the label."])
+
+
+def check_sampling(model: nn.Module, latent: int, x: torch.Tensor, y: torch.Tensor | None = None,
+                   n: int = 4000) -> None:
+    """Check the reparameterized sample that ``model.forward`` draws between encode and decode:
+    :func:`judge_sampling` of :func:`sampled`."""
+    judge_sampling(sampled(model, latent, x, y, n), latent, n)
 
 
 # ------------------------------------------------------------------------------- the exercise

@@ -87,6 +87,7 @@ class Result:
     number: int
     status: str
     message: str
+    reported: bool = False  # the grader took this verdict from what the submission's kernel said
 
     def __bool__(self) -> bool:
         return self.status == PASSED
@@ -444,7 +445,8 @@ class FunctionExercise(Exercise):
                 got = self._call(answer, case)
             except NotImplementedError as e:
                 placeholder = str(e) == "" or str(e).startswith(f"Exercise {self.number}:")
-                return outcomes + [Outcome(NOT_ATTEMPTED, detail="" if placeholder else
+                detail = getattr(e, "detail", "")  # what a behaviour probe saw (rebuild.py)
+                return outcomes + [Outcome(NOT_ATTEMPTED, detail=detail if placeholder else
                                            f"it stopped at NotImplementedError: {e}")]
             except Exception as e:
                 return outcomes + [Outcome("raised", detail=f"{type(e).__name__}: {e}")]

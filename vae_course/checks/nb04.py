@@ -34,7 +34,6 @@ from vae_course.checks.behaviour import (
     N_IMAGES,
     SEED,
     STEPS,
-    BehaviourExercise,
     Problem,
     band_sentence,
     build,
@@ -48,14 +47,39 @@ from vae_course.checks.behaviour import (
     flat_parameters,
     is_affine,
     mnist_slice,
+    slice_loss,
     spaced,
     train_briefly,
 )
-from vae_course.checks.core import Case, FunctionExercise, Mistake, describe
+from vae_course.checks.core import Case, FunctionExercise, Mistake, Result, describe
+from vae_course.checks.rebuild import (
+    BehaviourProbedExercise,
+    GradedModuleExercise,
+    Reported,
+    expect_images,
+    hidden_module_cases,
+    relu_before_sigmoid,
+    report,
+    reported,
+    without_relu,
+)
 from vae_course.losses import ae_loss, bernoulli_log_likelihood
-from vae_course.models import AE
 
 # ------------------------------------------------------------------ exercise 1: the autoencoder
+
+
+class Ex1Layers(nn.Module):
+    """Exercise 1's four Linear layers in a row, without the activations (so not its answer): the
+    number of parameters its layout has, and the cost of a training step, for exercise 5's limits."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(784, 400), nn.Linear(400, 2), nn.Linear(2, 400),
+                                    nn.Linear(400, 784))
+
+    def forward(self, x):
+        x_hat = torch.sigmoid(self.layers(x.reshape(len(x), 784))).reshape(len(x), 1, 28, 28)
+        return x_hat, None
 
 
 class Autoencoder(nn.Module):
@@ -109,8 +133,56 @@ def _forward_of_8(model, xb, tried, code_hint, image_hint):
     return x_hat, z
 
 
-class AutoencoderExercise(BehaviourExercise):
-    """The learner's ``Autoencoder`` class, checked by what its instances do."""
+class AutoencoderExercise(GradedModuleExercise):
+    """The learner's ``Autoencoder`` class, checked by what its instances do; the grader rebuilds
+    it from its weights (``checks.rebuild``)."""
+
+    layout = "784 → 400 → latent_dim → 400 → 784"
+    variants = [
+        (without_relu("encoder"), "It looks like the ReLU after the encoder's hidden layer is missing: "
+                              "two Linear layers in a row are one Linear layer."),
+        (without_relu("decoder"), "It looks like the ReLU after the decoder's hidden layer is missing."),
+        (relu_before_sigmoid, "It looks like a ReLU sits right before the sigmoid: "
+                               "sigmoid(ReLU(a)) >= 0.5."),
+    ]
+
+
+    def outputs(self, model, case):
+        x, codes = self.images(case), case.args[2]
+        return model.encode(x), model.decode(codes), model(x)
+
+    def check_outputs(self, case, outputs):
+        z, x_decoded, forward = outputs
+        n = len(case.args[1])
+        expect_tensor(z, (n, 2), "model.encode(x)", "The encoder's last Linear layer has "
+                                                     "latent_dim outputs.")
+        expect_images(x_decoded, n, "model.decode(z)", "Reshape the decoder's (B, 784) output "
+                                                       "back into images: .reshape(len(z), 1, 28, 28).")
+        x_hat, z_forward = expect_tuple(forward, 2, "`model(x)`", "(x_hat, z)")
+        expect_images(x_hat, n, "x_hat, the first value model(x) returns")
+        if not (isinstance(z_forward, torch.Tensor) and torch.equal(z_forward, z)):
+            raise Problem("model.encode(x) is not the z that model(x) returns",
+                          ["forward should encode, then decode: z = self.encode(x), and return the pair "
+                           "(self.decode(z), z)."])
+
+    def gradient_loss(self, model, case):
+        x = self.images(case)
+        return -bernoulli_log_likelihood(model.decode(model.encode(x)), x).mean()
+
+    def train(self, model):
+        train_briefly(model, ae_loss)
+
+    def trained_loss(self, model):
+        return slice_loss(model, ae_loss)
+
+    def band(self, loss):
+        sentence = band_sentence(loss, AE_REFERENCE_LOSS, AE_OBSERVED, AE_LIMIT)
+        if not loss < AE_LIMIT:
+            raise Problem(sentence, ["Your model trains, but worse than the layout asks for: "
+                                     "compare each layer with the docstring."])
+        return (f"Rebuilt from your weights, your model computes the layout's function, its "
+                f"gradients are the layout's, and {sentence} (computed by the grader from your "
+                "trained weights).")
 
     def behaviour(self, cls):
         x, _ = mnist_slice()
@@ -125,19 +197,21 @@ class AutoencoderExercise(BehaviourExercise):
         if not (isinstance(z_encoded, torch.Tensor) and z_encoded.shape == z.shape
                 and torch.allclose(z_encoded, z)):
             raise Problem("model.encode(x) is not the z that model(x) returns",
-                          ["forward should be z = self.encode(x); return self.decode(z), z."], tried=tried)
+                          ["forward should encode, then decode: z = self.encode(x), and return the pair "
+                           "(self.decode(z), z)."], tried=tried)
         x_decoded = call("`model.decode(z)`", model.decode, z)
         if not (isinstance(x_decoded, torch.Tensor) and x_decoded.shape == x_hat.shape
                 and torch.allclose(x_decoded, x_hat)):
             raise Problem("model.decode(z) is not the x_hat that model(x) returns",
-                          ["forward should be z = self.encode(x); return self.decode(z), z."], tried=tried)
+                          ["forward should encode, then decode: z = self.encode(x), and return the pair "
+                           "(self.decode(z), z)."], tried=tried)
         expect_gradient_everywhere(model, -bernoulli_log_likelihood(model(xb)[0], xb).mean(),
                                    "reconstruction loss")
         model3 = build(cls, "`Autoencoder(latent_dim=3)`", latent_dim=3)
         z3 = call("`Autoencoder(latent_dim=3).encode(x)`", model3.encode, xb)
         expect_tensor(z3, (8, 3), "with latent_dim=3, the code z",
                       "Use the latent_dim argument for the code size instead of a fixed 2.")
-        expect_parameter_count(model, AE(latent_dim=2), "Autoencoder",
+        expect_parameter_count(model, Ex1Layers(), "Autoencoder",
                                "784 → 400 → 2 → 400 → 784")
         if is_affine(model.encode, xb):
             raise Problem("the encoder is affine: z(2x) - z(0) = 2 (z(x) - z(0)) for every image",
@@ -164,6 +238,7 @@ ex1 = AutoencoderExercise(
     1,
     "the autoencoder module",
     reference=Autoencoder,
+    hidden=hidden_module_cases,
     points=3,
     hints=[
         "In __init__, build two nn.Sequential: self.encoder = Linear(784, hidden), ReLU, "
@@ -366,47 +441,116 @@ _RETURN_MISTAKES = [
      "It looks like you returned the total over the epoch: divide it by len(x)."),
 ]
 
-# The training run of the check: the package AE (latent_dim=2) built right after
+# The training run of the check: the checks' LoopAutoencoder (below) built right after
 # torch.manual_seed(0), Adam (lr 1e-3), 19 epochs of train_epoch over the first 1024 MNIST
-# training images (binarized with seed 0) in batches of 64: 304 steps. Measured (returned loss of
-# the last epoch, nats per image): the reference loop 162.5 (models from seeds 0 to 3: 161.3 to
-# 166.2); summing over the batch 162.5 (Adam hides it; the SGD epoch above does not); the last
-# batch's loss returned 164.8; no zero_grad 242.9 to 265.6; no optimizer.step() 543.0 to 548.5.
+# training images (binarized with seed 0) in batches of 64: 304 steps; then the loss of the weights
+# it ended at on those images (nats per image, computed by whoever judges: the grader from the
+# weights the learner's loop left). Measured: the reference loop 289.8 (models from seeds 0 to 3:
+# 289.8 to 301.2); no optimizer.step() 612.3 and 620.3 (seeds 0, 1). This run only asks whether the
+# loop trains at all: the mistakes in how it trains are judged by the SGD epoch above (summing over
+# the batch ends at the reference's 289.8 here, Adam hides it; no zero_grad ends at 388.0 and 293.1).
 LOOP_EPOCHS, LOOP_BATCH = 19, 64
-LOOP_REFERENCE_LOSS, LOOP_OBSERVED, LOOP_LIMIT = 162.5, (161.3, 166.2), 170.0
+LOOP_REFERENCE_LOSS, LOOP_OBSERVED, LOOP_LIMIT = 289.8, (289.8, 301.2), 350.0
 SGD_LR, SGD_IMAGES = 1e-3, 200  # the one-epoch SGD comparison: 200 images, batches of 64, 64, 64, 8
 
 
-class TrainingLoopExercise(BehaviourExercise):
+def _loop_case(name, seed, indices, batch_size):
+    return Case(name, seed, indices, batch_size)
+
+
+PUBLIC_LOOP_CASE = _loop_case(
+    f"one epoch with plain SGD (lr {SGD_LR:g}) over {SGD_IMAGES} MNIST images in batches of "
+    f"{LOOP_BATCH} (so 64, 64, 64 and 8 images), the checks' LoopAutoencoder", SEED,
+    torch.arange(SGD_IMAGES),
+    LOOP_BATCH)
+
+
+def _hidden_ex3(seed):
+    """The grader's case for ``seed``: the LoopAutoencoder built from a seed of its own, 150 to 250
+    of the checks' images in an order of its own, batches of 40 to 70."""
+    g = torch.Generator().manual_seed(seed)
+    build_seed = int(torch.randint(0, 2**62, (), generator=g))
+    n = int(torch.randint(150, 251, (), generator=g))
+    batch_size = int(torch.randint(40, 71, (), generator=g))
+    indices = torch.randperm(N_IMAGES, generator=g)[:n]
+    return [_loop_case(f"hidden case: one epoch with plain SGD (lr {SGD_LR:g}) over {n} of the "
+                       f"checks' images in batches of {batch_size}, the checks' LoopAutoencoder built from a "
+                       "seed of the grader's", build_seed, indices, batch_size)]
+
+
+class LoopAutoencoder(nn.Module):
+    """The model exercise 3's checks train: a linear autoencoder with tied weights, 784 -> 2 -> 784
+    (the decoder is the encoder's weight transposed, and a bias), with exercise 1's interface. Not
+    exercise 1's answer on purpose: a loop is judged on any model, and this one is small."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Linear(784, 2)          # (B, 784) -> (B, 2)
+        self.bias = nn.Parameter(torch.randn(784))  # random: the images' losses differ from the start
+
+    def forward(self, x):
+        z = self.encoder(x.reshape(len(x), 784))                      # (B, 2)
+        logits = F.linear(z, self.encoder.weight.T, self.bias)        # (B, 2) -> (B, 784)
+        return torch.sigmoid(logits).reshape(len(x), 1, 28, 28), z    # x_hat, z
+
+
+def _loop_start(seed):
+    torch.manual_seed(seed)
+    return LoopAutoencoder()
+
+
+class TrainingLoopExercise(BehaviourProbedExercise):
     """The learner's ``train_epoch``: one epoch compared step for step with the reference loop
-    under plain SGD (the weights and the returned loss), then a short training run with Adam."""
+    under plain SGD (the weights and the returned loss), then a short training run with Adam.
+
+    :meth:`probe` runs the learner's loop (in the submission's kernel when graded) and returns the
+    weights it left and what it returned; :meth:`verdict` (anywhere, the grader's process included)
+    runs the reference loop and its variants from the same start, and measures the loss of the
+    weights the Adam run ended with itself. The notebook's check is the same on its public case.
+    """
 
     expects = "function"
 
     def behaviour(self, train_epoch):
-        x = mnist_slice()[0][:SGD_IMAGES]
-        torch.manual_seed(SEED)
-        start = AE(latent_dim=2)
-        theta0 = flat_parameters(start)
-        tried = (f"one epoch with plain SGD (lr {SGD_LR:g}) over {SGD_IMAGES} MNIST images in "
-                 f"batches of {LOOP_BATCH} (so 64, 64, 64 and 8 images), the package's AE")
+        case = PUBLIC_LOOP_CASE
+        return self.verdict(case, self.probe(train_epoch, case), {})
 
-        model = copy.deepcopy(start)
+    def probe(self, train_epoch, case):
+        seed, indices, batch_size = case.args
+        model = _loop_start(seed)
         optimizer = torch.optim.SGD(model.parameters(), lr=SGD_LR)
-        returned = call("`train_epoch(model, optimizer, x, 64)`", train_epoch, model, optimizer,
-                        x.clone(), LOOP_BATCH)
+        returned = call(f"`train_epoch(model, optimizer, x, {batch_size})`", train_epoch, model,
+                        optimizer, mnist_slice()[0][indices], batch_size)
         theta = flat_parameters(model)
+        xs = mnist_slice()[0]
+        model = _loop_start(SEED)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        returns = [call(f"`train_epoch(model, optimizer, x, {LOOP_BATCH})`", train_epoch, model,
+                        optimizer, xs, LOOP_BATCH) for _ in range(LOOP_EPOCHS)]
+        return returned, theta, tuple(returns), flat_parameters(model)
+
+    def verdict(self, case, value, expected):
+        seed, indices, batch_size = case.args
+        if not (isinstance(value, tuple) and len(value) == 4):
+            raise Problem("the check could not read what your loop did")
+        returned, theta, returns, theta_final = value
+        x = mnist_slice()[0][indices]
+        start = _loop_start(seed)
+        theta0 = flat_parameters(start)
+        tried = case.name
+        if not (isinstance(theta, torch.Tensor) and theta.shape == theta0.shape):
+            raise Problem("the check could not read the weights your loop left")
 
         def variant(**changes):
             m = copy.deepcopy(start)
-            losses = list(_epoch(x, LOOP_BATCH, **changes)(m, torch.optim.SGD(m.parameters(),
+            losses = list(_epoch(x, batch_size, **changes)(m, torch.optim.SGD(m.parameters(),
                                                                                 lr=SGD_LR)))
             return losses, flat_parameters(m)
 
         losses, theta_ref = variant()
         update = float((theta_ref - theta0).norm())
         distance = float((theta - theta_ref).norm()) / update
-        if distance > 1e-3:
+        if not distance <= 1e-3:
             diagnosis = [message for changes, message in _WEIGHT_MISTAKES
                          if float((theta - variant(**changes)[1]).norm()) / update < 1e-3]
             if float((theta - theta0).norm()) == 0:
@@ -432,27 +576,31 @@ class TrainingLoopExercise(BehaviourExercise):
                           "loss per image over the epoch, in nats)",
                           ["Is the `return` statement missing?"] if returned is None else [],
                           tried=tried)
-        expected = sum(v * n for v, n in losses) / len(x)
-        if abs(returned - expected) > 1e-4 * abs(expected):
+        expected_value = sum(v * n for v, n in losses) / len(x)
+        if not abs(returned - expected_value) <= 1e-4 * abs(expected_value):
             diagnosis = [message for rule, message in _RETURN_MISTAKES
                          if abs(returned - rule(losses)) <= 1e-4 * abs(rule(losses)) + 1e-9]
             raise Problem(f"train_epoch returned {returned:.4f}, expected the epoch's mean loss "
-                          f"per image, {expected:.4f} nats (the weights are right)", diagnosis,
+                          f"per image, {expected_value:.4f} nats (the weights are right)", diagnosis,
                           tried=tried)
-
+        adam = f"{LOOP_EPOCHS} calls of train_epoch with Adam (lr 1e-3)"
+        if not (isinstance(theta_final, torch.Tensor) and theta_final.shape == theta0.shape
+                and isinstance(returns, tuple) and len(returns) == LOOP_EPOCHS
+                and all(isinstance(r, (int, float)) and not isinstance(r, bool) for r in returns)):
+            raise Problem("the check could not read what the Adam run of your loop did", tried=adam)
+        final = _loop_start(SEED)
+        torch.nn.utils.vector_to_parameters(theta_final.float(), final.parameters())
+        loss = slice_loss(final, ae_loss)
         xs = mnist_slice()[0]
-        torch.manual_seed(SEED)
-        model = AE(latent_dim=2)
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-        returns = [call("`train_epoch(model, optimizer, x, 64)`", train_epoch, model, optimizer,
-                        xs, LOOP_BATCH) for _ in range(LOOP_EPOCHS)]
         steps = LOOP_EPOCHS * -(-len(xs) // LOOP_BATCH)
         sentence = (f"with Adam, {LOOP_EPOCHS} epochs ({steps} steps) over {len(xs)} images take "
-                    f"the AE from {returns[0]:.1f} to {returns[-1]:.1f} nats per image (the "
-                    f"reference loop: {LOOP_REFERENCE_LOSS:.1f}; the check asks for less than "
-                    f"{LOOP_LIMIT:.0f})")
-        if not returns[-1] < LOOP_LIMIT:
-            raise Problem(sentence, tried=f"{LOOP_EPOCHS} calls of train_epoch with Adam (lr 1e-3)")
+                    f"the checks' linear autoencoder from {returns[0]:.1f} to {returns[-1]:.1f} nats "
+                    f"per image by what your loop returned, and the weights it ended at score "
+                    f"{loss:.1f} on those images (the reference loop's: {LOOP_REFERENCE_LOSS:.1f}, "
+                    f"from {LOOP_OBSERVED[0]:.1f} to {LOOP_OBSERVED[1]:.1f} over 4 seeds; the check "
+                    f"asks for less than {LOOP_LIMIT:.0f})")
+        if not loss < LOOP_LIMIT:
+            raise Problem(sentence, tried=adam)
         return ("One epoch of plain SGD ends at the reference loop's weights and returns its mean "
                 f"loss per image; {sentence}.")
 
@@ -461,6 +609,7 @@ ex3 = TrainingLoopExercise(
     3,
     "the training loop",
     reference=_train_epoch,
+    hidden=_hidden_ex3,
     points=3,
     hints=[
         "Loop over the start of each batch: for start in range(0, len(x), batch_size): "
@@ -607,7 +756,61 @@ def _seconds_per_step(model, x, repeats=5):
     return min(times)
 
 
-class BetterAutoencoderExercise(BehaviourExercise):
+def _chain(widths):
+    """Linear layers through ``widths`` with a ReLU after each but the last."""
+    layers = []
+    for a, b in zip(widths, widths[1:]):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    return nn.Sequential(*layers[:-1])
+
+
+class ChainAutoencoder(nn.Module):
+    """The grader's copy of a design made of Linear layers only: a ReLU after each hidden layer, a
+    sigmoid at the end, exercise 1's interface. ``encoder_widths`` run from 784 to latent_dim,
+    ``decoder_widths`` back."""
+
+    def __init__(self, encoder_widths, decoder_widths):
+        super().__init__()
+        self.encoder, self.decoder = _chain(encoder_widths), _chain(decoder_widths)
+
+    def encode(self, x):
+        return self.encoder(x.reshape(len(x), 784))
+
+    def decode(self, z):
+        return torch.sigmoid(self.decoder(z)).reshape(len(z), 1, 28, 28)
+
+    def forward(self, x):
+        z = self.encode(x)
+        return self.decode(z), z
+
+
+def chain_widths(params, latent):
+    """The widths ``(encoder, decoder)`` when ``params`` (in the order the module registered them)
+    are Linear layers (a weight, then its bias) that chain 784 -> ... -> latent and latent -> ... ->
+    784, the encoder's first or the decoder's; else None."""
+    layers = []
+    for weight, bias in zip(params[::2], params[1::2]):
+        if not (weight.dim() == 2 and bias.dim() == 1 and bias.shape[0] == weight.shape[0]):
+            return None
+        layers.append((weight.shape[1], weight.shape[0]))  # (in, out)
+    if len(params) % 2 or not layers:
+        return None
+
+    def widths(chain, start, end):
+        ok = (chain[0][0] == start and chain[-1][1] == end
+              and all(a[1] == b[0] for a, b in zip(chain, chain[1:])))
+        return [start] + [out for _, out in chain] if ok else None
+
+    for k in range(1, len(layers)):
+        for first_is_encoder in (True, False):
+            encoder, decoder = (layers[:k], layers[k:]) if first_is_encoder else (layers[k:], layers[:k])
+            found = widths(encoder, 784, latent), widths(decoder, latent, 784)
+            if None not in found:
+                return found
+    return None
+
+
+class BetterAutoencoderExercise(AutoencoderExercise):
     """Any ``BetterAutoencoder`` that keeps exercise 1's interface and clears the measured bar."""
 
     bar_nats = BETTER_BAR
@@ -616,9 +819,61 @@ class BetterAutoencoderExercise(BehaviourExercise):
     max_slowdown = BETTER_MAX_SLOWDOWN
     steps, n_images = STEPS, N_IMAGES
 
+    layout = ("Linear layers with a ReLU after each hidden one, 784 → ... → latent_dim → ... → 784, "
+              "a sigmoid at the end")
+
+    def layout_for(self, params, latent_dim):
+        widths = chain_widths(params, latent_dim)
+        return None if widths is None else self.rebuilt_as(*widths)
+
+    def probe(self, cls, case):
+        """As exercise 1's, and for a design the grader cannot rebuild (not a chain of Linear
+        layers) the verdict of the notebook's check, run here, as numbers."""
+        value = super().probe(cls, case)
+        if chain_widths(value[0], self.latent) is None:
+            value = (*value[:-1], report(self.evaluate(cls)))
+        return value
+
+    def verdict(self, case, returned, expected):
+        if isinstance(returned, tuple) and len(returned) == 7 and isinstance(returned[0], tuple) \
+                and all(isinstance(p, torch.Tensor) for p in returned[0]) \
+                and chain_widths(returned[0], self.latent) is None:
+            raise reported(returned[6])
+        if isinstance(returned, tuple) and returned and isinstance(returned[0], tuple):
+            n, limit = sum(p.numel() for p in returned[0]), self.max_parameters
+            if n > limit:
+                raise Problem(f"your model has {spaced(n)} parameters, more than the {spaced(limit)} "
+                              f"allowed ({BETTER_MAX_PARAMETERS_FACTOR} times exercise 1's "
+                              f"{spaced(self.ex1_parameters)})",
+                              ["Too many parameters: the point is a better design, not a bigger one."])
+        return super().verdict(case, returned, expected)
+
+    def judge(self, cases, outcomes):
+        try:
+            return super().judge(cases, outcomes)
+        except Reported as r:
+            return Result(self.number, r.status, f"{r.message} [This design is not a chain of "
+                          "Linear layers, which the grader can rebuild from its weights: this "
+                          "verdict is what your kernel reported.]", reported=True)
+
+    def band(self, loss):
+        count = f"at most {spaced(self.max_parameters)} parameters"
+        if not loss <= self.bar_nats:
+            raise Problem(f"after {STEPS} Adam steps on {N_IMAGES} MNIST images your model reaches "
+                          f"{loss:.1f} nats per image (computed by the grader from your trained "
+                          f"weights); the bar is {self.bar_nats:.0f} (exercise 1's model reaches "
+                          f"{self.ex1_nats:.1f}, this exercise's reference {self.reference_nats:.1f})",
+                          ["A better design has to learn faster from the same 300 steps, e.g. a "
+                           "second hidden layer on each side."])
+        return (f"Rebuilt from your weights (a chain of Linear layers, {count}), your model computes "
+                f"what its layers compute, with their gradients; after {STEPS} Adam steps on "
+                f"{N_IMAGES} MNIST images it reaches {loss:.1f} nats per image (computed by the "
+                f"grader from your trained weights), at or below the bar of {self.bar_nats:.0f} "
+                f"(exercise 1's model: {self.ex1_nats:.1f}).")
+
     @property
     def ex1_parameters(self):
-        return count_parameters(AE(latent_dim=2))
+        return count_parameters(Ex1Layers())
 
     @property
     def max_parameters(self):
@@ -642,7 +897,8 @@ class BetterAutoencoderExercise(BehaviourExercise):
             if not (isinstance(got, torch.Tensor) and got.shape == want.shape
                     and torch.allclose(got, want, atol=1e-5)):
                 raise Problem(f"{name} that model(x) returns",
-                              ["forward should be z = self.encode(x); return self.decode(z), z."],
+                              ["forward should encode, then decode: z = self.encode(x), and return the pair "
+                           "(self.decode(z), z)."],
                               tried=tried)
         model.train()
         expect_gradient_everywhere(model, -bernoulli_log_likelihood(model(xb)[0], xb).mean(),
@@ -660,7 +916,7 @@ class BetterAutoencoderExercise(BehaviourExercise):
                            "The largest layers are the ones that touch the 784 pixels (784 × width "
                            "weights each): narrow those, or share weights with convolutions."])
         mine = _seconds_per_step(copy.deepcopy(model), x[:64])
-        ex1_step = _seconds_per_step(AE(latent_dim=2), x[:64])
+        ex1_step = _seconds_per_step(Ex1Layers(), x[:64])
         if mine > self.max_slowdown * ex1_step:
             raise Problem(f"too slow: one training step on a batch of 64 takes {mine * 1e3:.0f} ms, "
                           f"{mine / ex1_step:.0f} times exercise 1's model ({ex1_step * 1e3:.1f} ms) "
@@ -689,6 +945,8 @@ ex5 = BetterAutoencoderExercise(
     5,
     "a better autoencoder",
     reference=BetterAutoencoder,
+    rebuilt_as=ChainAutoencoder,
+    hidden=hidden_module_cases,
     points=2,
     hints=[
         "Start from your exercise 1 class and add a second hidden layer on each side (with a ReLU "

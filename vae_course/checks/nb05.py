@@ -33,7 +33,6 @@ from vae_course.checks.behaviour import (
     N_IMAGES,
     SEED,
     STEPS,
-    BehaviourExercise,
     ProbedExercise,
     Problem,
     agrees_on_average,
@@ -55,6 +54,7 @@ from vae_course.checks.behaviour import (
     trained_vae,
 )
 from vae_course.checks.core import Case, FunctionExercise, Mistake, describe
+from vae_course.checks.rebuild import GaussianModuleExercise, hidden_module_cases
 from vae_course.losses import bernoulli_log_likelihood, importance_weighted_bound, vae_loss
 
 
@@ -257,8 +257,14 @@ class VAE(nn.Module):
 VAE_REFERENCE_LOSS, VAE_OBSERVED, VAE_LIMIT = 167.6, (165.2, 172.3), 176.0
 
 
-class VAEExercise(BehaviourExercise):
-    """The learner's ``VAE`` class, checked by what its instances do."""
+class VAEExercise(GaussianModuleExercise):
+    """The learner's ``VAE`` class, checked by what its instances do; the grader rebuilds it from
+    its weights and judges the sample its forward draws from plain data (``checks.rebuild``)."""
+
+    layout = "784 → 400 → 2 + 2 (mu and logvar), 2 → 400 → 784"
+    loss_fn = vae_loss
+    measured = (VAE_REFERENCE_LOSS, VAE_OBSERVED, VAE_LIMIT)
+    what_passed = "your VAE computes the layout's mu, logvar and decoder"
 
     def behaviour(self, cls):
         x, _ = mnist_slice()
@@ -306,6 +312,7 @@ ex2 = VAEExercise(
     2,
     "the VAE module",
     reference=VAE,
+    hidden=hidden_module_cases,
     points=3,
     hints=[
         "__init__: self.encoder = Linear(784, hidden), ReLU, Linear(hidden, 2 * latent_dim) (mu and "

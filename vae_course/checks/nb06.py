@@ -21,7 +21,6 @@ from torch.nn import functional as F
 from vae_course import models
 from vae_course.checks.behaviour import (
     SEED,
-    BehaviourExercise,
     Problem,
     band_sentence,
     build,
@@ -39,6 +38,7 @@ from vae_course.checks.behaviour import (
     train_briefly,
 )
 from vae_course.checks.core import Case, FunctionExercise, Mistake
+from vae_course.checks.rebuild import GaussianModuleExercise, hidden_module_cases
 from vae_course.losses import cvae_loss
 
 
@@ -187,8 +187,31 @@ def _label_as_a_number(model, fn, y, *args):
 CVAE_REFERENCE_LOSS, CVAE_OBSERVED, CVAE_LIMIT = 146.0, (144.2, 151.3), 155.0
 
 
-class CVAEExercise(BehaviourExercise):
-    """The learner's ``CVAE`` class, checked by what its instances do."""
+class CVAEExercise(GaussianModuleExercise):
+    """The learner's ``CVAE`` class, checked by what its instances do; the grader rebuilds it from
+    its weights and judges the sample its forward draws from plain data (``checks.rebuild``)."""
+
+    layout = "784 + 10 → 400 → 2 + 2 (mu and logvar), 2 + 10 → 400 → 784"
+    labelled = True
+    loss_fn = cvae_loss
+    measured = (CVAE_REFERENCE_LOSS, CVAE_OBSERVED, CVAE_LIMIT)
+    what_passed = "your CVAE computes the layout's mu, logvar and decoder from the one-hot label"
+
+    def layout_hints(self, params):
+        shapes = [tuple(p.shape) for p in params]
+        hints = []
+        if (400, 785) in shapes or (400, 3) in shapes:
+            hints.append("A layer takes one input more than the image or the code: it looks like "
+                         "the label is appended as one number. Append the one-hot vector, "
+                         "F.one_hot(y, 10).float().")
+        if (400, 784) in shapes:
+            hints.append("The encoder's first Linear layer takes 784 inputs: it looks like the "
+                         "encoder ignores y. Append the one-hot label to the flattened image, "
+                         "(B, 784 + 10).")
+        if (400, 2) in shapes:
+            hints.append("The decoder's first Linear layer takes latent_dim inputs: it looks like "
+                         "the decoder ignores y. Append the one-hot label to z, (B, latent_dim + 10).")
+        return hints
 
     def behaviour(self, cls):
         x, y = mnist_slice()
@@ -246,11 +269,7 @@ class CVAEExercise(BehaviourExercise):
             raise Problem("the decoder's logits are affine in z",
                           ["It looks like the ReLU after the decoder's hidden layer is missing."],
                           tried="codes z = 3 * N(0, I) of shape (8, 2)")
-        seen = check_sampling(model, 2, xb, yb)
-        labels = seen["rest"][0] if seen["rest"] else None
-        if not (isinstance(labels, torch.Tensor) and torch.equal(labels, seen["args"][1])):
-            raise Problem("forward does not decode with the labels y it was given",
-                          ["return self.decode(z, y), mu, logvar: the decoder needs the label."])
+        check_sampling(model, 2, xb, yb)
         loss = train_briefly(model, cvae_loss, labelled=True)
         expect_logvar_free(model, x, y)
         sentence = band_sentence(loss, CVAE_REFERENCE_LOSS, CVAE_OBSERVED, CVAE_LIMIT)
@@ -265,6 +284,7 @@ ex2 = CVAEExercise(
     2,
     "the CVAE module",
     reference=CVAE,
+    hidden=hidden_module_cases,
     points=3,
     hints=[
         "notebook 05's VAE with the label appended twice: the encoder's first Linear layer takes "
@@ -305,14 +325,35 @@ ex2 = CVAEExercise(
 )
 
 
-def _model(seed=None, latent_dim=2, hidden=32):
-    """A small untrained CVAE in eval mode. With ``seed``, its weights are drawn from a generator
-    seeded with it (PyTorch's default ranges), leaving the global random state alone."""
-    if seed is None:
-        torch.manual_seed(0)
-        return models.CVAE(latent_dim=latent_dim, hidden=(hidden,)).eval()
+class StyleModel(nn.Module):
+    """The small conditional model exercise 3's cases hand to ``transfer_style``: exercise 2's
+    interface, ``encode(x, y) -> (mu, logvar)`` and ``decode(z, y)``, but not its layout (so not its
+    answer): the label picks a vector that is added to each hidden layer's input (nn.Embedding),
+    which is what a Linear layer does with an appended one-hot label."""
+
+    def __init__(self, latent_dim=2, hidden=32, n_classes=10):
+        super().__init__()
+        self.enc_x, self.enc_y = nn.Linear(784, hidden), nn.Embedding(n_classes, hidden)
+        self.enc_out = nn.Linear(hidden, 2 * latent_dim)
+        self.dec_z, self.dec_y = nn.Linear(latent_dim, hidden), nn.Embedding(n_classes, hidden)
+        self.dec_out = nn.Linear(hidden, 784)
+
+    def encode(self, x, y):
+        h = torch.relu(self.enc_x(x.reshape(len(x), 784)) + self.enc_y(y))  # (B, hidden)
+        mu, logvar = self.enc_out(h).chunk(2, dim=1)                         # (B, latent_dim) each
+        return mu, logvar
+
+    def decode(self, z, y):
+        h = torch.relu(self.dec_z(z) + self.dec_y(y))                        # (B, hidden)
+        return torch.sigmoid(self.dec_out(h)).reshape(len(z), 1, 28, 28)
+
+
+def _model(seed=0, latent_dim=2, hidden=32):
+    """A small untrained StyleModel in eval mode, its weights drawn from a generator seeded with
+    ``seed`` (PyTorch's default ranges for the Linear layers, N(0, 1) for the label vectors),
+    leaving the global random state alone."""
     with torch.device("meta"):  # no initial draw from the global generator
-        model = models.CVAE(latent_dim=latent_dim, hidden=(hidden,))
+        model = StyleModel(latent_dim=latent_dim, hidden=hidden)
     model = model.to_empty(device="cpu")
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -321,6 +362,8 @@ def _model(seed=None, latent_dim=2, hidden=32):
                 bound = layer.in_features ** -0.5
                 layer.weight.uniform_(-bound, bound, generator=g)
                 layer.bias.uniform_(-bound, bound, generator=g)
+            elif isinstance(layer, nn.Embedding):
+                layer.weight.normal_(generator=g)
     return model.eval()
 
 
@@ -355,9 +398,10 @@ def _hidden_ex3(seed):
         model_seed, image_seed = torch.randint(0, 2**62, (2,), generator=g).tolist()
         latent_dim = int(torch.randint(2, 5, (), generator=g))
         hidden = int(torch.randint(16, 49, (), generator=g))
-        cases.append(Case(f"hidden case: a random CVAE (latent_dim={latent_dim}, {hidden} hidden "
-                          f"units), an image labelled {label}", _model(model_seed, latent_dim, hidden),
-                          _rand(image_seed, 1, 1, 28, 28), torch.tensor([label])))
+        cases.append(Case(f"hidden case: a random conditional model (latent_dim={latent_dim}, "
+                          f"{hidden} hidden units), an image labelled {label}",
+                          _model(model_seed, latent_dim, hidden), _rand(image_seed, 1, 1, 28, 28),
+                          torch.tensor([label])))
     return cases
 
 
@@ -367,8 +411,8 @@ ex3 = FunctionExercise(
     reference=_transfer_style,
     hidden=_hidden_ex3,
     cases=[
-        Case(f"a random CVAE, an image labelled {label}", _model(), _rand(10 + label, 1, 1, 28, 28),
-             torch.tensor([label]))
+        Case(f"a random conditional model, an image labelled {label}", _model(),
+             _rand(10 + label, 1, 1, 28, 28), torch.tensor([label]))
         for label in (3, 7)
     ],
     seed=0,

@@ -17,7 +17,6 @@ from torch import nn
 from vae_course import models
 from vae_course.checks.behaviour import (
     SEED,
-    BehaviourExercise,
     Problem,
     build,
     call,
@@ -29,6 +28,8 @@ from vae_course.checks.behaviour import (
     is_affine,
 )
 from vae_course.checks.core import Case, FunctionExercise, Mistake
+from vae_course.checks.rebuild import GradedModuleExercise, expect_images, hidden_module_cases
+from vae_course.losses import bernoulli_log_likelihood
 
 
 def _sharpness_reference(x):
@@ -219,12 +220,71 @@ class _ReferenceDecoder(nn.Module):
         return torch.sigmoid(self.net(z))
 
 
+def layout_parameters(latent_dim, channels=(16, 32)):
+    """How many numbers the layout below holds: the Linear layer's weights and biases, then the two
+    transposed convolutions' (kernels 4 x 4)."""
+    c1, c2 = channels
+    return (latent_dim + 1) * c2 * 49 + (c2 * 16 + 1) * c1 + (c1 * 16 + 1)
+
+
 LAYOUT = ("Linear(latent_dim, c2 * 7 * 7), ReLU, Unflatten to (c2, 7, 7), ConvTranspose2d(c2, c1, 4, "
           "stride=2, padding=1), ReLU, ConvTranspose2d(c1, 1, 4, stride=2, padding=1), sigmoid")
 
 
-class ConvDecoderExercise(BehaviourExercise):
-    """The learner's ``ConvDecoder`` class, checked by what its instances do."""
+def _without_relus(*indices):
+    def change(model):
+        for i in indices:
+            model.net[i] = nn.Identity()
+        return model
+    return change
+
+
+def _hidden_ex3(seed):
+    return hidden_module_cases(seed, code_dim=20, name=" and channels=(4, 8)")
+
+
+class ConvDecoderExercise(GradedModuleExercise):
+    """The learner's ``ConvDecoder`` class, checked by what its instances do; the grader rebuilds
+    it from its weights (``checks.rebuild``). No training run: the exercise is the layout."""
+
+    layout = LAYOUT + " (c1, c2 = 16, 32)"
+    latent = 20
+    variants = [
+        (_without_relus(1, 4), "It looks like the ReLUs are missing: one after the Linear layer, one "
+                               "between the transposed convolutions."),
+        (_without_relus(1), "It looks like the ReLU after the Linear layer is missing."),
+        (_without_relus(4), "It looks like the ReLU between the two transposed convolutions is "
+                            "missing."),
+    ]
+
+    def build_kwargs(self, latent_dim):
+        return {"latent_dim": latent_dim} if latent_dim == self.latent else \
+            {"latent_dim": latent_dim, "channels": (4, 8)}
+
+
+    def outputs(self, model, case):
+        return (model(case.args[2]),)
+
+    def check_outputs(self, case, outputs):
+        n = len(case.args[1])
+        expect_images(outputs[0], n, f"decoder(z) for z of shape ({n}, 20)",
+                      "Two transposed convolutions with kernel 4, stride 2, padding 1 double 7 -> 14 "
+                      "-> 28; the Linear layer must give c2 * 7 * 7 numbers, unflattened to (c2, 7, 7).")
+
+    def gradient_loss(self, model, case):
+        x = self.images(case)
+        return -bernoulli_log_likelihood(model(case.args[2]), x).mean()
+
+    def train(self, model):
+        pass
+
+    def trained_loss(self, model):
+        return None
+
+    def band(self, loss):
+        return ("Rebuilt from your weights, your decoder computes the layout's function, with the "
+                "layout's gradients, and a second one built with latent_dim and channels=(4, 8) has "
+                "that layout's parameters.")
 
     def behaviour(self, cls):
         g = torch.Generator().manual_seed(SEED)
@@ -240,14 +300,14 @@ class ConvDecoderExercise(BehaviourExercise):
                           ["The exercise is a convolutional decoder: after the Linear layer, the "
                            "image grows by transposed convolutions (7 -> 14 -> 28)."])
         expect_gradient_everywhere(model, x_hat.mean(), "mean pixel")
-        expect_parameter_count(model, _ReferenceDecoder(20), "ConvDecoder", LAYOUT)
+        expect_parameter_count(model, layout_parameters(20), "ConvDecoder", LAYOUT)
         small = build(cls, "`ConvDecoder(latent_dim=3, channels=(4, 8))`", latent_dim=3, channels=(4, 8))
         out = call("`ConvDecoder(latent_dim=3, channels=(4, 8))(z)`", small, z[:5, :3],
                    hints=lambda e: ["Take the code size and the channels from the arguments "
                                     "latent_dim and channels, not fixed numbers."])
         expect_tensor(out, (5, 1, 28, 28), "ConvDecoder(latent_dim=3, channels=(4, 8)) on z of shape (5, 3)",
                       "Take the code size and the channels from the arguments, not fixed numbers.")
-        want = count_parameters(_ReferenceDecoder(3, (4, 8)))
+        want = layout_parameters(3, (4, 8))
         if count_parameters(small) != want:
             raise Problem(f"ConvDecoder(latent_dim=3, channels=(4, 8)) has {count_parameters(small)} "
                           f"parameters, the layout gives {want}",
@@ -268,6 +328,7 @@ ex3 = ConvDecoderExercise(
     3,
     "a convolutional decoder",
     reference=_ReferenceDecoder,
+    hidden=_hidden_ex3,
     hints=[
         "Build the layers in __init__ with nn.Sequential, in the order of the docstring; forward "
         "applies them and the sigmoid.",

@@ -18,10 +18,11 @@ drawn from a seed chosen for this run (``vae_course.instructor.in_kernel.collect
 it returned as plain numbers; the verdict, the named mistakes and the feedback are computed here, in
 the grader's process, against the reference here (``wire.load``: no pickle, no link, bounded size).
 Nothing the submission patches in its own process (torch, the checks, a tensor subclass, a hook, a
-thread) reaches that comparison. The **other exercises** (models and training loops, checked by their
-behaviour) are still judged inside the submission's kernel (``in_kernel.graded_check``), which a
-submission that attacks the checker in its own process can fool: their rows say ``judged in:
-submission`` (function exercises: ``grader``), and the README says what that leaves open.
+thread) reaches that comparison. Models and training loops are judged the same way: the kernel
+returns their parameters, outputs and gradients on hidden inputs and the weights its training run
+left, and the grader rebuilds the model from those weights (``vae_course.checks.rebuild``). A row
+says ``judged_in: submission`` only for a verdict the grader took from what the kernel reported
+(a free design of notebook 04's exercise 5 that it cannot rebuild).
 
 **Each submission runs in a box without privilege** (``vae_course.instructor.sandbox``): a root made
 of read-only system folders, the Python environment, the course package and the data, and nothing
@@ -85,7 +86,6 @@ KEPT_ENV = ("LANG", "LC_ALL", "TZ")  # the only variables of the grader's a subm
 HARD_STOP_MARGIN = 60  # seconds past --notebook-timeout before the worker itself is killed
 MAX_NOTEBOOK_BYTES = 32 * 2**20  # a submission larger than this is not read
 MAX_MESSAGE = 2000  # characters of a CSV message
-MAX_RESULT_LINE = 64 * 2**10  # bytes read of a check's result line
 UID_BASE = 990_000  # as root, slot k's kernel runs as user id UID_BASE + k (no account has them)
 
 
@@ -242,29 +242,6 @@ def collect_source(notebook: str, number: int, answer: str, seed: int, out: str)
             f".collect({notebook!r}, {number}, {answer!r}, {seed}, {out!r})")
 
 
-def check_source(notebook: str, number: int, answer: str, secret: str, out: str) -> str:
-    """The cell the grader runs in place of any other exercise's check (judged in the kernel)."""
-    return ("import importlib as _vc_importlib\n"
-            "_vc_importlib.import_module('vae_course.instructor.in_kernel')"
-            f".graded_check({notebook!r}, {number}, {answer!r}, {secret!r}, {out!r})")
-
-
-def read_result_line(path: Path, secret: str, notebook: str, number: int) -> dict | None:
-    """``{"status", "message"}`` from the first line of a kernel-judged check's result file, when
-    it carries this run's secret for this exercise; None for anything else."""
-    from vae_course.instructor.wire import WireError, read_bounded
-    try:
-        text = read_bounded(path, MAX_RESULT_LINE).decode("utf-8", errors="replace")
-        entry = json.loads(text.splitlines()[0]) if text else None
-    except (WireError, ValueError, IndexError):
-        return None
-    if not (isinstance(entry, dict) and entry.get("secret") == secret
-            and entry.get("notebook") == notebook and entry.get("exercise") == number
-            and entry.get("status") in STATUSES and isinstance(entry.get("message"), str)):
-        return None
-    return {"status": entry["status"], "message": entry["message"]}
-
-
 # ------------------------------------------------------------------------ running one notebook
 
 
@@ -329,7 +306,7 @@ class Job:
     prepared: str  # path of the prepared notebook (outside the box)
     work: str  # the grader's folder for this submission (outside the box)
     io: str  # the folder shared with the kernel
-    checks: list  # [exercise number, "grader" | "submission", seed or secret, result path]
+    checks: list  # [exercise number, seed of its hidden cases, result path]
     timeout: int
     notebook_timeout: int
     fast: bool
@@ -428,12 +405,8 @@ def judge_all(job: Job) -> dict[int, dict]:
 
     exercises = {ex.number: ex for ex in exercises_for(job.notebook)}
     results = {}
-    for number, judged_in, key, path in job.checks:
+    for number, key, path in job.checks:
         exercise = exercises[number]
-        if judged_in == "submission":
-            if found := read_result_line(Path(path), key, job.notebook, number):
-                results[number] = found
-            continue
         try:
             cases = exercise.hidden_cases(key)
             outcomes = load(path, entries_at_most=len(cases))
@@ -448,7 +421,8 @@ def judge_all(job: Job) -> dict[int, dict]:
         except Exception as e:  # comparing what came back failed: the answer's fault, told so
             result = exercise.failed(f"what your function returned could not be compared with "
                                      f"the reference ({type(e).__name__}: {str(e)[:200]})")
-        results[number] = {"status": result.status, "message": result.message}
+        results[number] = {"status": result.status, "message": result.message,
+                           **({"judged_in": "submission"} if result.reported else {})}
     return results
 
 
@@ -574,9 +548,8 @@ def grade_submission(path: Path, student: str, settings: Settings, uid: int | No
         return [dict(row, notebook=notebook, message=f"no exercises or no released notebook "
                                                      f"for {notebook} in {settings.release}")]
     rows = [dict(row, notebook=notebook, exercise=n, title=ex.title, max_points=ex.points,
-                 judged_in="grader" if judged_by_grader(ex) else "submission")
+                 judged_in="grader" if judged_by_grader(ex) else "")
             for n, ex in sorted(exercises.items())]
-    secret = secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="vae_course_grade_") as work:
         work = Path(work)
         with io_folder(work, uid, settings.limits) as io:
@@ -586,18 +559,14 @@ def grade_submission(path: Path, student: str, settings: Settings, uid: int | No
             for index, number, answer in found:
                 if number not in exercises:
                     continue
-                if judged_by_grader(exercises[number]):
-                    seed = secrets.randbelow(2**31)
-                    out = str(io / f"ex{number}.npz")
-                    graded.cells[index].source = collect_source(notebook, number, answer, seed,
-                                                                out)
-                    checks.append([number, "grader", seed, out])
-                else:
-                    out = str(io / f"ex{number}.json")
-                    graded.cells[index].source = check_source(notebook, number, answer, secret,
-                                                              out)
-                    checks.append([number, "submission", secret, out])
-            prepared = work / "prepared.ipynb"  # outside the box: its seeds and secret stay here
+                if not judged_by_grader(exercises[number]):  # no hidden cases: not graded
+                    graded.cells[index].source = "# not graded: this exercise has no hidden cases"
+                    continue
+                seed = secrets.randbelow(2**31)
+                out = str(io / f"ex{number}.npz")
+                graded.cells[index].source = collect_source(notebook, number, answer, seed, out)
+                checks.append([number, seed, out])
+            prepared = work / "prepared.ipynb"  # outside the box: its seeds stay here
             nbformat.write(graded, prepared)
             job = Job(notebook, str(prepared), str(work), str(io), checks, settings.timeout,
                       settings.notebook_timeout, settings.fast, settings.bwrap, uid,
@@ -611,7 +580,8 @@ def grade_submission(path: Path, student: str, settings: Settings, uid: int | No
             result = results[r["exercise"]]
             message = result["message"] + (f" ({'; '.join(notes)})" if notes else "")
             r.update(status=result["status"], message=one_line(message),
-                     points=r["max_points"] if result["status"] == "passed" else 0)
+                     points=r["max_points"] if result["status"] == "passed" else 0,
+                     judged_in=result.get("judged_in", r["judged_in"]))
         else:
             r["message"] = one_line("the check did not run" + (f" ({why})" if why else ""))
     return rows

@@ -6,21 +6,16 @@ what it returned as plain numbers (:mod:`vae_course.instructor.wire`). The verdi
 in the grader's own process, against the reference there: nothing this process patches, forges or
 prints can reach it.
 
-**The other exercises** (``graded_check``: models and training loops, checked by their behaviour)
-are still judged here, in the submission's kernel: ``graded_check`` reloads the checks modules from
-disk, refuses an answer that is the course's own code, runs the check and writes one JSON line with
-the grader's per-run secret to a result file of that exercise. Code of the submission that runs in
-the same process can still interfere with that (see the README's "What the grader cannot prevent").
+Models and training loops go the same way: the kernel builds and trains the learner's class with
+the checks' harness and hands over parameters, outputs and gradients; the grader rebuilds the model
+from those weights (:mod:`vae_course.checks.rebuild`).
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from typing import Any
-
-MAX_MESSAGE = 4000  # characters of feedback kept
 
 
 def _fresh_checks(notebook: str) -> Any:
@@ -66,34 +61,3 @@ def collect(notebook: str, number: int, answer_name: str, seed: int, out: str) -
     wire.dump(outcomes, out)
     print(f"Exercise {number}: your function ran on the grader's hidden cases; the grader "
           "compares what it returned with the reference.")
-
-
-def _course_code(answer: Any) -> str | None:
-    """The qualified name of ``answer`` when the course wrote it (a reference, a package model)."""
-    module = getattr(answer, "__module__", None) or ""
-    if isinstance(module, str) and module.split(".")[0] == "vae_course":
-        return f"{module}.{getattr(answer, '__qualname__', type(answer).__name__)}"
-    return None
-
-
-def graded_check(notebook: str, number: int, answer_name: str, secret: str, out: str) -> None:
-    """Check the learner's ``answer_name`` for exercise ``number`` here; write the result to ``out``."""
-    from IPython import get_ipython
-
-    _, exercise = _exercise(notebook, number)
-    namespace = get_ipython().user_ns
-    if answer_name not in namespace:
-        result = exercise.failed(f"`{answer_name}` is not defined: did the exercise cell run "
-                                 "without an error?")
-    elif owner := _course_code(namespace[answer_name]):
-        result = exercise.failed(f"`{answer_name}` is the course's own `{owner}`, not your answer")
-    else:
-        try:
-            result = exercise.evaluate(namespace[answer_name])
-        except Exception as e:  # the checker itself failed on this answer
-            result = exercise.failed(f"checking it raised {type(e).__name__}: {str(e)[:300]}")
-    print(result.message)
-    line = {"secret": secret, "notebook": notebook, "exercise": number, "status": result.status,
-            "message": str(result.message)[:MAX_MESSAGE]}
-    with open(out, "x", encoding="utf-8") as f:  # "x": a file planted before it is not used
-        f.write(json.dumps(line) + "\n")

@@ -52,7 +52,7 @@ PACKAGE = Path(__file__).resolve().parents[1]
 REPOSITORY = PACKAGE.parent
 KEPT_INSTRUCTOR = ("__init__.py", "in_kernel.py", "wire.py")
 DROPPED = ("bench",)
-STRIPPED_KEYWORDS = ("reference", "solution", "hints")
+STRIPPED_KEYWORDS = ("reference", "rebuilt_as", "solution", "hints")
 
 
 def _names(node: ast.AST) -> set[str]:
