@@ -176,7 +176,7 @@ class AutoencoderExercise(GradedModuleExercise):
         return slice_loss(model, ae_loss)
 
     def band(self, loss):
-        sentence = band_sentence(loss, AE_REFERENCE_LOSS, AE_OBSERVED, AE_LIMIT)
+        sentence = band_sentence(loss, AE_REFERENCE_LOSS, AE_OBSERVED, AE_LIMIT, same_seed=False)
         if not loss < AE_LIMIT:
             raise Problem(sentence, ["Your model trains, but worse than the layout asks for: "
                                      "compare each layer with the docstring."])
@@ -431,7 +431,7 @@ _RETURN_MISTAKES = [
      "total / len(x) with total += loss.item() * len(xb) in every batch."),
     (lambda losses: sum(v for v, _ in losses) / len(losses),
      "It looks like you averaged the batch losses without weighting them by their size: the last "
-     "batch is smaller (8 images here). Add loss.item() * len(xb) per batch and divide by len(x)."),
+     "batch is smaller than the others. Add loss.item() * len(xb) per batch and divide by len(x)."),
     (lambda losses: sum(v for v, _ in losses),
      "It looks like you returned the sum of the batch losses: divide to get the mean per image."),
     (lambda losses: sum(v for v, _ in losses) / sum(n for _, n in losses),
@@ -480,8 +480,9 @@ def _hidden_ex3(seed):
 
 class LoopAutoencoder(nn.Module):
     """The model exercise 3's checks train: a linear autoencoder with tied weights, 784 -> 2 -> 784
-    (the decoder is the encoder's weight transposed, and a bias), with exercise 1's interface. Not
-    exercise 1's answer on purpose: a loop is judged on any model, and this one is small."""
+    (the decoder is the encoder's weight transposed, plus a random bias), whose ``forward`` returns
+    ``(x_hat, z)`` as exercise 1's does. Not exercise 1's answer on purpose: a loop is judged on any
+    model, and this one is small (it stays worse than the mean image after the check's run)."""
 
     def __init__(self):
         super().__init__()
@@ -593,12 +594,14 @@ class TrainingLoopExercise(BehaviourProbedExercise):
         loss = slice_loss(final, ae_loss)
         xs = mnist_slice()[0]
         steps = LOOP_EPOCHS * -(-len(xs) // LOOP_BATCH)
-        sentence = (f"with Adam, {LOOP_EPOCHS} epochs ({steps} steps) over {len(xs)} images take "
-                    f"the checks' linear autoencoder from {returns[0]:.1f} to {returns[-1]:.1f} nats "
-                    f"per image by what your loop returned, and the weights it ended at score "
-                    f"{loss:.1f} on those images (the reference loop's: {LOOP_REFERENCE_LOSS:.1f}, "
-                    f"from {LOOP_OBSERVED[0]:.1f} to {LOOP_OBSERVED[1]:.1f} over 4 seeds; the check "
-                    f"asks for less than {LOOP_LIMIT:.0f})")
+        sentence = (f"with Adam, {LOOP_EPOCHS} epochs ({steps} steps) over {len(xs)} images, your "
+                    f"loop's epoch means went from {returns[0]:.1f} (epoch 1) to {returns[-1]:.1f} "
+                    f"(epoch {LOOP_EPOCHS}), and the weights it left reach a loss of {loss:.1f} nats "
+                    f"per image on those images (the reference loop's: {LOOP_REFERENCE_LOSS:.1f} from "
+                    f"seed {SEED}, {LOOP_OBSERVED[0]:.1f} to {LOOP_OBSERVED[1]:.1f} for models built "
+                    f"from seeds 0 to 3; the check asks for less than {LOOP_LIMIT:.0f}). The checks' "
+                    "tiny linear model stays worse than the mean image: the check only asks that "
+                    "your loop trains it as the reference loop does")
         if not loss < LOOP_LIMIT:
             raise Problem(sentence, tried=adam)
         return ("One epoch of plain SGD ends at the reference loop's weights and returns its mean "
@@ -729,16 +732,16 @@ class BetterAutoencoder(nn.Module):
 # of 64 from the 1024-image slice, seed 0, the model built right after torch.manual_seed(0)); CPU,
 # 2 threads, torch 2.x; loss in nats per image, parameters, wall time of build + training:
 # - the exercise 1 layout (784-400-2-400-784): 159.4, 630 386, 2.3 s (seeds 0-10: 158.2 to 163.0);
-# - the reference above, two hidden layers (512, 256) per side: 149.2, 1 068 306, 3.2 s (seeds 1-3:
-#   148.1 to 150.0);
+# - the reference above, two hidden layers (512, 256) per side: 149.0 in the notebook's run of
+#   2026-12-02 (149.2 when first measured), 1 068 306, 3.2 s (seeds 1-3: 148.1 to 150.0);
 # - the same with BatchNorm1d after each hidden Linear: 146.4, 1 071 378, 3.6 s;
 # - conv encoder and decoder (32 and 64 channels, stride 2, a 256 Linear layer each side): 158.3,
 #   1 676 995, 11.2 s (over the parameter limit, and no better than exercise 1 in 300 steps);
 # - the same with 16 and 32 channels: 170.0, 822 883, 6.5 s; a conv encoder with the MLP decoder
 #   of the reference: 159.7, 945 218, 4.7 s.
-# So the bar sits between the exercise 1 layout's worst seed and the two-layer designs: 155 nats.
+# So the bar sits between the exercise 1 layout's best seed (158.2) and the two-layer designs: 155.
 BETTER_BAR, BETTER_MAX_PARAMETERS_FACTOR, BETTER_MAX_SLOWDOWN = 155.0, 2, 6.0
-BETTER_REFERENCE_LOSS = 149.2
+BETTER_REFERENCE_LOSS = 149.0
 
 
 def _seconds_per_step(model, x, repeats=5):

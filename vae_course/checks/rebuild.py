@@ -8,13 +8,18 @@ autoencoder, 05's VAE, 06's CVAE, 09's convolutional decoder), the grader
 2. receives, from the kernel, the model's parameters as built, what ``encode`` and ``decode``
    returned on those inputs, the gradients of a loss, the parameters after the check's training run
    and the outputs of the trained model (:meth:`GradedModuleExercise.probe`);
-3. loads those parameters into its own reference of the layout (:func:`rebuild`: matched by shape,
+3. loads those parameters into its own reference of the layout (:func:`loaded`: matched by shape,
    in any order, two heads or one) and computes the outputs itself: they must be the learner's, so
    the learner's module computes the layout's function with its weights. Where they are not, the
    reference with one known mistake put in (no ReLU, a ReLU on logvar, ...) tells which mistake;
 4. compares the gradients with the reference's at the same weights (a ``.detach()`` shows), and
    computes the trained model's loss on the checks' images itself: the band is judged on weights it
    evaluated, not on a number the kernel reported.
+
+For a free design (notebook 04's exercise 5) the grader reads the layout from the parameters'
+shapes (``layout_for``, ``rebuilt_as``: any chain of Linear layers); for a design it cannot rebuild
+it takes the verdict of the notebook's check that the kernel reported (:class:`Reported`), and the
+grader's row says ``judged_in: submission``.
 
 In the notebook the same exercise is checked by its behaviour (:mod:`vae_course.checks.behaviour`),
 which names more mistakes; the grader's verdict is this one.
@@ -403,7 +408,8 @@ class GradedModuleExercise(BehaviourProbedExercise):
             raise Problem(f"{when}, your model's parameters have the shapes {shapes_text(params)} "
                           f"({spaced(sum(p.numel() for p in params))} numbers); the layout "
                           f"{self.layout} has {shapes_text(want)} "
-                          f"({spaced(sum(p.numel() for p in want))})",
+                          f"({spaced(sum(p.numel() for p in want))}; a Linear(in, out) weight has "
+                          "shape (out, in))",
                           self.layout_hints(params) or
                           ["Check the sizes of each layer against the docstring, that every layer "
                            "is created once in __init__, and that none is left unused."])
@@ -427,7 +433,7 @@ class GradedModuleExercise(BehaviourProbedExercise):
         except Problem as p:
             p.tried = p.tried or case.name
             raise
-        model, mapping = self._load(before, case, outs, "as built", self.latent)
+        model, mapping = self._load(before, case, outs, "right after it is built", self.latent)
         if not (isinstance(grads, tuple) and len(grads) == len(before)):
             raise Problem("the check could not read your model's gradients")
         model.train()
@@ -439,8 +445,9 @@ class GradedModuleExercise(BehaviourProbedExercise):
             want = torch.zeros_like(p) if p.grad is None else p.grad
             if not close(got, want):
                 none = isinstance(got, torch.Tensor) and not bool(got.abs().sum() > 0)
-                raise Problem(f"the gradient that reaches {name} (shape {tuple(p.shape)}, in the "
-                              "layout's names) is " + ("zero, where the layout's model at your "
+                raise Problem(f"the gradient that reaches {name} (shape {tuple(p.shape)}; named as "
+                              "in the reference layout, where encoder.0 is the encoder's first "
+                              "layer) is " + ("zero, where the layout's model at your "
                               "weights gets one" if none else "not the one the layout's model "
                               "gets at your weights"),
                               ["Does the computation leave the graph somewhere (a .detach(), "
@@ -558,7 +565,7 @@ class GaussianModuleExercise(GradedModuleExercise):
 
     def band(self, loss):
         reference, observed, limit = self.measured
-        sentence = band_sentence(loss, reference, observed, limit)
+        sentence = band_sentence(loss, reference, observed, limit, same_seed=False)
         if not loss < limit:
             raise Problem(sentence, ["Your model trains, but worse than the layout asks for: "
                                      "compare each layer with the docstring."])
