@@ -454,15 +454,10 @@ LOOP_REFERENCE_LOSS, LOOP_OBSERVED, LOOP_LIMIT = 289.8, (289.8, 301.2), 350.0
 SGD_LR, SGD_IMAGES = 1e-3, 200  # the one-epoch SGD comparison: 200 images, batches of 64, 64, 64, 8
 
 
-def _loop_case(name, seed, indices, batch_size):
-    return Case(name, seed, indices, batch_size)
-
-
-PUBLIC_LOOP_CASE = _loop_case(
+PUBLIC_LOOP_CASE = Case(  # Case(name, build seed, image indices, batch size)
     f"one epoch with plain SGD (lr {SGD_LR:g}) over {SGD_IMAGES} MNIST images in batches of "
     f"{LOOP_BATCH} (so 64, 64, 64 and 8 images), the checks' LoopAutoencoder", SEED,
-    torch.arange(SGD_IMAGES),
-    LOOP_BATCH)
+    torch.arange(SGD_IMAGES), LOOP_BATCH)
 
 
 def _hidden_ex3(seed):
@@ -473,9 +468,9 @@ def _hidden_ex3(seed):
     n = int(torch.randint(150, 251, (), generator=g))
     batch_size = int(torch.randint(40, 71, (), generator=g))
     indices = torch.randperm(N_IMAGES, generator=g)[:n]
-    return [_loop_case(f"hidden case: one epoch with plain SGD (lr {SGD_LR:g}) over {n} of the "
-                       f"checks' images in batches of {batch_size}, the checks' LoopAutoencoder built from a "
-                       "seed of the grader's", build_seed, indices, batch_size)]
+    return [Case(f"hidden case: one epoch with plain SGD (lr {SGD_LR:g}) over {n} of the checks' "
+                 f"images in batches of {batch_size}, the checks' LoopAutoencoder built from a seed "
+                 "of the grader's", build_seed, indices, batch_size)]
 
 
 class LoopAutoencoder(nn.Module):
