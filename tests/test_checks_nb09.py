@@ -1,11 +1,12 @@
-"""Notebook 09's exercises: sharpness, the feature distance and a convolutional decoder."""
+"""Notebook 09's exercises: sharpness, the feature distance, a step of feature-consistent training
+and a convolutional decoder."""
 
 import pytest
 import torch
 from torch import nn
 
 from vae_course.checks.core import FAILED, NOT_ATTEMPTED, PASSED
-from vae_course.checks.nb09 import _distance_variant, _sharpness_variant, ex1, ex2, ex3
+from vae_course.checks.nb09 import _dfc_variant, _distance_variant, _sharpness_variant, ex1, ex2, ex3, ex4
 from vae_course.perceptual import feature_distance as package_distance
 from vae_course.perceptual import sharpness as package_sharpness
 
@@ -13,7 +14,7 @@ NAME = "09_sharper_samples_and_conv_vae.ipynb"
 
 
 @pytest.mark.parametrize("ex, number, name", [(ex1, 1, "sharpness"), (ex2, 2, "feature_distance"),
-                                              (ex3, 3, "ConvDecoder")])
+                                              (ex3, 3, "dfc_step"), (ex4, 4, "ConvDecoder")])
 def test_solution_passes_and_untouched_student_cell_is_not_attempted(ex, number, name, exercise_function):
     assert ex.evaluate(exercise_function(NAME, "solutions", number, name)).status == PASSED
     assert ex.evaluate(exercise_function(NAME, "notebooks", number, name)).status == NOT_ATTEMPTED
@@ -76,11 +77,52 @@ def _decoder(relu=True, transposed=True, fixed=False, sigmoid=True):
     (_decoder(sigmoid=False), "sigmoid"),
 ])
 def test_conv_decoder_mistakes_are_named(answer, named):
-    result = ex3.evaluate(answer)
+    result = ex4.evaluate(answer)
     assert result.status == FAILED and named in result.message
 
 
 def test_conv_decoder_check_wants_the_class_itself():
-    result = ex3.evaluate(_decoder()(20))
+    result = ex4.evaluate(_decoder()(20))
     assert result.status == FAILED and "your class itself" in result.message
-    assert ex3.evaluate(_decoder()).status == PASSED
+    assert ex4.evaluate(_decoder()).status == PASSED
+
+
+@pytest.mark.parametrize("answer, named", [
+    (_dfc_variant(kl=False), "KL term is missing"),
+    (_dfc_variant(weighted=False), "lam is not used"),
+    (_dfc_variant(feature_gradient=False), "no gradient reaches the VAE"),
+    (_dfc_variant(zero_grad=False), "zero_grad() is missing"),
+    (_dfc_variant(reduce="sum"), "summed over the batch"),
+    (_dfc_variant(step=False), "optimizer.step() is missing"),
+])
+def test_dfc_step_mistakes_are_named(answer, named):
+    result = ex3.evaluate(answer)
+    assert result.status == FAILED and named in result.message
+
+
+def test_dfc_step_built_on_the_package_loss_passes_and_its_loss_is_the_step_loss():
+    """The package's feature_consistent_loss is the loss of the step (the notebook asserts it on a
+    trained VAE): a step built on it passes the check."""
+    from vae_course.perceptual import feature_consistent_loss
+
+    def dfc_step(model, net, x, optimizer, lam):
+        loss = feature_consistent_loss(net, lam)(model, x)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    assert ex3.evaluate(dfc_step).status == PASSED
+
+
+def test_dfc_step_that_returns_a_tensor_or_nothing():
+    def as_tensor(model, net, x, optimizer, lam):
+        return torch.tensor(_dfc_variant()(model, net, x, optimizer, lam))
+
+    assert ex3.evaluate(as_tensor).status == PASSED
+
+    def nothing(model, net, x, optimizer, lam):
+        _dfc_variant()(model, net, x, optimizer, lam)
+
+    result = ex3.evaluate(nothing)
+    assert result.status == FAILED and "loss.item()" in result.message

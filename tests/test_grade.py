@@ -593,8 +593,9 @@ def test_cells_a_spreadsheet_would_run_as_formulas_are_written_as_text(tmp_path)
 
 @needs_sandbox
 def test_a_course_notebook_solved_and_untouched_with_both_kinds_of_exercise(tmp_path):
-    """Notebook 09 as handed in: two function exercises and a convolutional decoder (rebuilt from
-    its weights), all judged by the grader; the real release is ``notebooks/``."""
+    """Notebook 09 as handed in: two function exercises, a training step (run twice on the
+    grader's hidden models) and a convolutional decoder (rebuilt from its weights), all judged by
+    the grader; the real release is ``notebooks/``."""
     subs = tmp_path / "submissions"
     subs.mkdir()
     shutil.copy(ROOT / "solutions" / "09_sharper_samples_and_conv_vae.ipynb",
@@ -605,10 +606,11 @@ def test_a_course_notebook_solved_and_untouched_with_both_kinds_of_exercise(tmp_
                       "--jobs", "2", "--timeout", "600")
     got = {(s, e): (r["status"], r["judged_in"]) for (s, e), r in rows.items()}
     assert got == {("09_solved", "1"): ("passed", "grader"), ("09_solved", "2"): ("passed", "grader"),
-                   ("09_solved", "3"): ("passed", "grader"),
+                   ("09_solved", "3"): ("passed", "grader"), ("09_solved", "4"): ("passed", "grader"),
                    ("09_untouched", "1"): ("not attempted", "grader"),
                    ("09_untouched", "2"): ("not attempted", "grader"),
-                   ("09_untouched", "3"): ("not attempted", "grader")}
+                   ("09_untouched", "3"): ("not attempted", "grader"),
+                   ("09_untouched", "4"): ("not attempted", "grader")}
 
 
 @needs_sandbox

@@ -181,14 +181,14 @@ def test_a_better_autoencoder_of_linear_layers_is_rebuilt_and_another_design_rep
 
 
 def test_the_conv_decoder_is_rebuilt_and_a_missing_relu_named(tmp_path):
-    assert graded(nb09.ex3, nb09._ReferenceDecoder, tmp_path).status == PASSED
+    assert graded(nb09.ex4, nb09._ReferenceDecoder, tmp_path).status == PASSED
 
     class NoSecondReLU(nb09._ReferenceDecoder):
         def __init__(self, latent_dim, channels=(16, 32)):
             super().__init__(latent_dim, channels)
             self.net[4] = nn.Identity()
 
-    wrong = graded(nb09.ex3, NoSecondReLU, tmp_path)
+    wrong = graded(nb09.ex4, NoSecondReLU, tmp_path)
     assert wrong.status == FAILED and "between the two transposed convolutions" in wrong.message
 
 

@@ -43,9 +43,11 @@ ANSWERS: dict[tuple[str, int], tuple[str, ...]] = {
     ("nb07", 2): ("evaluate.fit_posterior",),
     ("nb08", 1): ("reduction.PCA.fit",),
     ("nb08", 2): ("corruption.psnr",),
+    ("nb08", 3): (),  # inpainting from the prior: the notebook's own function, not in the package
     ("nb09", 1): ("perceptual.sharpness",),
     ("nb09", 2): ("perceptual.feature_distance",),
-    ("nb09", 3): ("models.ConvVAE",),
+    ("nb09", 3): ("perceptual.feature_consistent_loss",),
+    ("nb09", 4): ("models.ConvVAE",),
 }
 
 # Answers the graded copy of a notebook must keep for now, and why (the exercise stays open to a

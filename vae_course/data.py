@@ -229,3 +229,26 @@ def binarize_fixed(x: torch.Tensor, seed: int = 0) -> torch.Tensor:
     check_images(x)
     g = torch.Generator(device=x.device).manual_seed(seed)
     return torch.bernoulli(x, generator=g)
+
+
+def random_subset(n: int, *tensors: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """The same ``n`` rows of each of ``tensors`` (images and their labels, say), drawn uniformly
+    without replacement by ``seed``, in their original order; all rows when ``n`` is at least their
+    number.
+
+    Why not ``x_test[:n]``: MNIST's test set is not shuffled evenly (its first 5,000 images are harder
+    for a nearest-neighbour vote and carry less ink than the last 5,000), so a first-``n`` slice is a
+    biased sample, and two numbers measured on different slices are not comparable. A measurement
+    on part of a set takes one seeded subset, and every number compared with it takes the same one.
+    """
+    if not tensors:
+        raise ValueError("random_subset needs at least one tensor.")
+    total = len(tensors[0])
+    if any(len(t) != total for t in tensors):
+        raise ValueError(f"the tensors have different numbers of rows: {[len(t) for t in tensors]}.")
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"n must be a whole number >= 1, got {n!r}.")
+    if n >= total:
+        return tuple(tensors)
+    rows = torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:n].sort().values
+    return tuple(t[rows] for t in tensors)

@@ -14,7 +14,8 @@ convolutional layers' activations as the features::
 
 Units: :func:`feature_distance` is a squared Euclidean distance summed over every feature of every
 layer, one number per image; the loss adds its batch mean, times ``lam``, to the negative ELBO in
-nats per image. The sum is no longer a bound on -log p(x): report the ELBO separately.
+nats per image. The sum is still above -log p(x), but only trivially (its value is no longer
+the ELBO): report the ELBO separately.
 """
 
 import torch

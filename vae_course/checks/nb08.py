@@ -6,14 +6,22 @@ orthonormal rows ``(d, 784)``. Directions are defined up to sign, so the check c
 projection ``components.T @ components`` with the reference's (``numpy.linalg.eigh`` of the
 covariance, an independent route to the same subspace).
 Exercise 2, "PSNR": ``psnr(x_hat, x)`` returns ``10 log10(1 / MSE)`` per image, ``(B, ...) -> (B,)``.
+Exercise 3, "filling a hole from the prior": ``inpaint(model, x, visible, steps, lr)`` fills the hidden
+pixels of ``x`` with the decoder's mean at the code ``z*`` that maximises ``log p(x_visible | z) +
+log p(z)``, found by Adam on ``z`` from the encoder's ``mu``; checked on small VAEs of random weights
+(the same code for the same start, so the filled pixels are compared with the reference's).
 """
 
+import copy
 import math
 
 import numpy as np
 import torch
+from torch.distributions import Normal
 
+from vae_course import models
 from vae_course.checks.core import Case, FunctionExercise, Mistake
+from vae_course.corruption import square_masks
 
 
 def _pca_reference(X, d):
@@ -192,4 +200,183 @@ ex2 = FunctionExercise(
     solution=("def psnr(x_hat, x):\n"
               "    mse = ((x_hat - x) ** 2).flatten(1).mean(dim=1)  # (B,)\n"
               "    return 10 * torch.log10(1.0 / mse)               # (B,) in dB\n"),
+)
+
+
+def _inpaint_reference(model, x, visible, steps=200, lr=0.05):
+    z = model.encode(x)[0].detach().double().requires_grad_(True)  # (B, L), float64 for exactness
+    opt = torch.optim.Adam([z], lr=lr)
+    for _ in range(steps):
+        x_hat = model.decode(z.float()).double()                      # (B, 1, 28, 28)
+        log_lik = -torch.nn.functional.binary_cross_entropy(x_hat, x.double(), reduction="none")
+        log_prior = Normal(0.0, 1.0).log_prob(z).sum(dim=1)          # (B,)
+        loss = -((log_lik * visible).flatten(1).sum(dim=1) + log_prior).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        return torch.where(visible, x, model.decode(z.float()))
+
+
+def _inpaint_variant(prior=True, masked=True, start="mu", move=True, keep=True, weights=False,
+                     pixel_mean=False, last_inside=False):
+    def inpaint(model, x, visible, steps=200, lr=0.05):
+        with torch.no_grad():
+            mu = model.encode(x)[0]
+        z = (mu if start == "mu" else torch.zeros_like(mu)).clone().requires_grad_(True)
+        opt = torch.optim.Adam([z, *model.parameters()] if weights else [z], lr=lr)
+        x_hat = model.decode(z)
+        for _ in range(steps if move else 0):
+            x_hat = model.decode(z).clamp(1e-6, 1 - 1e-6)
+            log_lik = x * x_hat.log() + (1 - x) * (1 - x_hat).log()
+            log_lik = log_lik * visible if masked else log_lik
+            log_lik = log_lik.flatten(1).mean(1) if pixel_mean else log_lik.flatten(1).sum(1)
+            loss = -(log_lik + (-0.5 * z**2).sum(1) * prior).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        if not last_inside:
+            with torch.no_grad():
+                x_hat = model.decode(z)
+        return torch.where(visible, x, x_hat.detach()) if keep else x_hat.detach()
+    return inpaint
+
+
+def _small_vae(seed, latent_dim=4, hidden=(64,)):
+    """A VAE of random weights drawn from ``seed``, not frozen (as the notebook's is not): a z that
+    is not a leaf, or an optimiser over the weights, shows."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = models.VAE(latent_dim=latent_dim, hidden=hidden)
+        for layer in model.modules():  # larger weights than the default, for codes that matter
+            if isinstance(layer, torch.nn.Linear):
+                layer.weight.data.mul_(2.5)
+    return model.eval()
+
+
+def _images_of(model, g, n):
+    """``n`` images (n, 1, 28, 28) that ``model`` can explain: decoded prior draws, made noisier."""
+    with torch.no_grad():
+        x = model.decode(torch.randn(n, model.latent_dim, generator=g))
+    return (x + 0.1 * torch.randn(x.shape, generator=g)).clamp(0, 1)
+
+
+def _inpaint_case(name, seed, n, size, steps, lr, latent_dim=4):
+    g = torch.Generator().manual_seed(seed)
+    model = _small_vae(seed, latent_dim)
+    x = _images_of(model, g, n)
+    visible = ~square_masks(n, size, seed=seed + 1)
+    return Case(name, model, x.masked_fill(~visible, 0.0), visible, steps=steps, lr=lr)
+
+
+def _cases_ex3():
+    return [_inpaint_case("6 images, a 12 x 12 square hidden, a 4-D VAE of random weights, 40 Adam "
+                          "steps", 3, 6, 12, steps=40, lr=0.05),
+            _inpaint_case("3 images, an 8 x 8 square hidden, 25 steps at lr = 0.1", 5, 3, 8,
+                          steps=25, lr=0.1)]
+
+
+def _hidden_ex3(seed):
+    """The grader's cases for ``seed``: like ``_cases_ex3``, with a VAE, images, square sizes and
+    places, batch sizes, code sizes, step counts and learning rates drawn from ``seed``."""
+    g = torch.Generator().manual_seed(seed)
+    draws = (torch.randint(2, 8, (2,), generator=g).tolist()          # batch sizes
+             + torch.randint(10, 21, (2,), generator=g).tolist())    # square sides
+    L = int(torch.randint(2, 7, (), generator=g))
+    steps = torch.randint(15, 41, (2,), generator=g).tolist()
+    lrs = (0.03 + 0.09 * torch.rand(2, generator=g)).tolist()
+    base = int(torch.randint(0, 2**31 - 2, (), generator=g))
+    return [_inpaint_case(f"hidden case: {draws[k]} images, a {draws[2 + k]} x {draws[2 + k]} square "
+                          f"hidden, a {L}-D VAE, {steps[k]} steps at lr = {lrs[k]:.3f}",
+                          base + 7 * k, draws[k], draws[2 + k], steps[k], lrs[k], L)
+            for k in range(2)]
+
+
+class InpaintExercise(FunctionExercise):
+    """``inpaint`` run on a copy of each case's model: what it returns, and how far the model's
+    weights moved (they must not)."""
+
+    def _call(self, fn, case):
+        args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
+        before = [p.detach().clone() for p in args[0].parameters()]
+        filled = fn(*args, **kwargs)
+        moved = max((p.detach() - b).abs().max().item() for p, b in zip(args[0].parameters(), before))
+        return filled, moved
+
+
+def _compare_inpaint(answer, expected):
+    (got, moved), (expected, _) = answer, expected
+    if moved > 0:
+        return (f"the model's weights moved (by up to {moved:.2e}): inpainting optimises the code z "
+                "alone, so give Adam [z] only")
+    if not torch.is_tensor(got):
+        return f"inpaint returned {type(got).__name__}, not a tensor of images"
+    if got.shape != expected.shape:
+        return f"inpaint returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}"
+    if not torch.isfinite(got).all():
+        return "the filled images hold NaN or infinite values"
+    gap = (got.double() - expected.double()).abs().max().item()
+    if gap > 2e-4:
+        return (f"a filled pixel differs from the reference's by up to {gap:.3f} (the same model, "
+                "images and mask: exactly `steps` Adam steps from the encoder's mu end at the same "
+                "code, and the hidden pixels are the decoder's at that code)")
+    return None
+
+
+ex3 = InpaintExercise(
+    3,
+    "filling a hole from the prior",
+    reference=_inpaint_reference,
+    cases=_cases_ex3(),
+    hidden=_hidden_ex3,
+    compare=_compare_inpaint,
+    mistakes=[
+        Mistake("It looks like the visible pixels were replaced too: keep them as they are and fill "
+                "only the hidden ones, torch.where(visible, x, x_hat).",
+                like=_inpaint_variant(keep=False)),
+        Mistake("It looks like the prior term log p(z) is missing: without it z* maximises the "
+                "likelihood of the visible pixels alone and can wander to codes the decoder has "
+                "never seen.", like=_inpaint_variant(prior=False)),
+        Mistake("It looks like the hidden pixels count in the likelihood: multiply the per-pixel "
+                "log-likelihood by `visible` before summing, or z* explains the black square too.",
+                like=_inpaint_variant(masked=False)),
+        Mistake("It looks like z starts at zero: start from the encoder's guess, mu = "
+                "model.encode(x)[0].", like=_inpaint_variant(start="zero")),
+        Mistake("It looks like the model's weights were optimised too: Adam's parameters are [z] "
+                "only; the model stays as it was trained.",
+                when=lambda got, expected: got[1] > 0),
+        Mistake("It looks like the log-likelihood is averaged over the pixels (a mean, as "
+                "F.binary_cross_entropy's default reduction does): sum it over the visible pixels "
+                "of each image, or the prior weighs hundreds of times more than the image.",
+                like=_inpaint_variant(pixel_mean=True)),
+        Mistake("It looks like the hidden pixels come from the decoder inside the loop, one step "
+                "before the last: decode the final z after the loop.",
+                like=_inpaint_variant(last_inside=True)),
+        Mistake("It looks like z never moved: the hidden pixels are those of the decoder at the "
+                "encoder's mu. Take `steps` Adam steps on z (optimizer over [z], zero_grad, "
+                "backward, step).", like=_inpaint_variant(move=False)),
+    ],
+    hints=[
+        "Start from z = model.encode(x)[0], detached, as a leaf that needs a gradient "
+        "(.detach().clone().requires_grad_(True)); the optimizer is torch.optim.Adam([z], lr=lr).",
+        "The loss to minimise, per image: -(sum over the visible pixels of x log x_hat + (1 - x) "
+        "log(1 - x_hat)) - log N(z; 0, I), with x_hat = model.decode(z); average it over the batch.",
+        "After the loop: with torch.no_grad(): return torch.where(visible, x, model.decode(z)).",
+    ],
+    solution=("def inpaint(model, x, visible, steps=200, lr=0.05):\n"
+              "    z = model.encode(x)[0].detach().clone().requires_grad_(True)  # (B, L) start at mu\n"
+              "    opt = torch.optim.Adam([z], lr=lr)\n"
+              "    model.requires_grad_(False)                                    # gradients for z only\n"
+              "    for _ in range(steps):\n"
+              "        x_hat = model.decode(z).clamp(1e-6, 1 - 1e-6)              # (B, 1, 28, 28)\n"
+              "        log_lik = (x * x_hat.log() + (1 - x) * (1 - x_hat).log()) * visible\n"
+              "        log_prior = Normal(0.0, 1.0).log_prob(z).sum(dim=1)        # (B,)\n"
+              "        loss = -(log_lik.flatten(1).sum(dim=1) + log_prior).mean()\n"
+              "        opt.zero_grad()\n"
+              "        loss.backward()\n"
+              "        opt.step()\n"
+              "    model.requires_grad_(True)\n"
+              "    with torch.no_grad():\n"
+              "        return torch.where(visible, x, model.decode(z))           # visible pixels kept\n"),
+    points=3,
 )

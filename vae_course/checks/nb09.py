@@ -5,11 +5,18 @@ neighbouring pixels, across and down, averaged: ``(B, 1, 28, 28) -> (B,)``.
 Exercise 2, "the feature distance": ``feature_distance(feats_a, feats_b)`` takes two lists of feature
 maps (one ``(B, ...)`` tensor per layer) and returns the squared Euclidean distance summed over every
 feature of every layer, ``(B,)``.
-Exercise 3, "a convolutional decoder": the class ``ConvDecoder(latent_dim, channels=(16, 32))``, codes
+Exercise 3, "a step of feature-consistent training": ``dfc_step(model, net, x, optimizer, lam)`` takes
+one optimiser step on the batch mean of the negative ELBO plus ``lam`` times the feature distance,
+with the data's features as constants, and returns the loss; checked by two steps on small models of
+random weights (the losses returned and the weights after them).
+Exercise 4, "a convolutional decoder": the class ``ConvDecoder(latent_dim, channels=(16, 32))``, codes
 ``(B, latent_dim)`` -> Bernoulli means ``(B, 1, 28, 28)``, with the layout of ``models.ConvVAE``'s
 decoder; checked by what it does (shapes for two sizes, probabilities, gradients, transposed
 convolutions, its parameter count, a non-linear map).
 """
+
+import copy
+import math
 
 import torch
 from torch import nn
@@ -30,6 +37,7 @@ from vae_course.checks.behaviour import (
 from vae_course.checks.core import Case, FunctionExercise, Mistake
 from vae_course.checks.rebuild import GradedModuleExercise, expect_images, hidden_module_cases
 from vae_course.losses import bernoulli_log_likelihood
+from vae_course.perceptual import FeatureNet
 
 
 def _sharpness_reference(x):
@@ -185,8 +193,10 @@ ex2 = FunctionExercise(
     hidden=_hidden_ex2,
     rtol=1e-4, atol=1e-3,
     mistakes=[
-        Mistake("It looks like you averaged over the features: DFC-VAE's distance sums the squared "
-                "differences over every feature (each layer's channels and positions).",
+        Mistake("It looks like you averaged over the features: the course's distance sums the "
+                "squared differences over every feature (each layer's channels and positions). "
+                "DFC-VAE itself divides each layer's sum by twice its number of features; section 2 "
+                "of the notebook says how the course's variant differs.",
                 like=_distance_variant(reduce="mean")),
         Mistake("It looks like you used absolute differences: the distance is squared, (a - b) ** 2.",
                 like=_distance_variant(square=False)),
@@ -208,6 +218,157 @@ ex2 = FunctionExercise(
               "        total = total + ((a - b) ** 2).flatten(1).sum(dim=1)  # (B,)\n"
               "    return total\n"),
     points=2,
+)
+
+
+def _kl_per_image(mu, logvar):
+    return 0.5 * (mu.double() ** 2 + logvar.double().exp() - 1 - logvar.double()).sum(dim=1)
+
+
+def _dfc_reference(model, net, x, optimizer, lam):
+    x_hat, mu, logvar = model(x)
+    rec = torch.nn.functional.binary_cross_entropy(x_hat.double(), x.double(), reduction="none")
+    with torch.no_grad():
+        target = net.features(x)
+    distance = _distance_reference(net.features(x_hat), target).double()
+    loss = (rec.flatten(1).sum(dim=1) + _kl_per_image(mu, logvar) + lam * distance).mean()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def _dfc_variant(kl=True, weighted=True, feature_gradient=True, zero_grad=True, reduce="mean",
+                 step=True):
+    def dfc_step(model, net, x, optimizer, lam):
+        x_hat, mu, logvar = model(x)
+        log_lik = bernoulli_log_likelihood(x_hat, x)                                # (B,)
+        with torch.no_grad():
+            target = net.features(x)
+        feats = net.features(x_hat if feature_gradient else x_hat.detach())
+        distance = sum(((a - b) ** 2).flatten(1).sum(dim=1) for a, b in zip(feats, target))
+        per_image = -log_lik + _kl_per_image(mu, logvar).float() * kl + (lam if weighted else 1.0) * distance
+        loss = per_image.mean() if reduce == "mean" else per_image.sum()
+        if zero_grad:
+            optimizer.zero_grad()
+        loss.backward()
+        if step:
+            optimizer.step()
+        return loss.item()
+    return dfc_step
+
+
+class TrainingStepExercise(FunctionExercise):
+    """A function that takes one optimiser step: each case calls it twice on the same batch (so a
+    missing ``zero_grad`` shows in the second step) and compares the two losses it returns and the
+    model's parameters after them."""
+
+    def _call(self, fn, case):
+        model, net, x, optimizer, lam = copy.deepcopy(case.args)  # one copy: the optimiser's
+        with torch.random.fork_rng(devices=[]):                    # parameters are the model's
+            torch.manual_seed(self.seed)
+            losses = [fn(model, net, x, optimizer, lam) for _ in range(2)]
+        losses = [float(v.detach()) if torch.is_tensor(v) and v.numel() == 1 else v for v in losses]
+        return tuple(losses), [p.detach().clone() for p in model.parameters()]
+
+
+def _compare_steps(got, expected):
+    (losses, params), (e_losses, e_params) = got, expected
+    for k, (v, e) in enumerate(zip(losses, e_losses)):
+        if not isinstance(v, (int, float)):
+            return (f"step {k + 1} returned {type(v).__name__}: return the batch's loss as a "
+                    "number, loss.item()")
+        if not math.isfinite(v) or abs(v - e) > 1e-4 * abs(e) + 1e-3:
+            return f"step {k + 1} returned a loss of {v:.4f}, the reference's is {e:.4f}"
+    changed = max((p - e).abs().max().item() for p, e in zip(params, e_params))
+    if changed > 1e-5:
+        return (f"the losses agree, but after the two steps a weight of the model differs from "
+                f"the reference's by {changed:.2e}: the gradient that the step follows is not the "
+                "loss's")
+    return None
+
+
+def _step_case(name, seed, n, latent_dim, lam, lr):
+    g = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = models.VAE(latent_dim=latent_dim, hidden=(32,))
+        for layer in model.encoder.modules():  # larger codes than at the default start: a KL
+            if isinstance(layer, nn.Linear):    # of a few nats, that a step must not leave out
+                layer.weight.data.mul_(3.0)
+        net = FeatureNet(channels=(4, 8)).requires_grad_(False)   # frozen, as in the notebook
+    x = (torch.rand(n, 1, 28, 28, generator=g) < 0.25).float()    # binary images
+    return Case(name, model, net, x, torch.optim.SGD(model.parameters(), lr=lr), lam)
+
+
+def _cases_ex3():
+    return [_step_case("8 binary images, a 3-D VAE, a FeatureNet of random weights, lam = 0.5, "
+                       "SGD with lr = 0.002", 4, 8, 3, 0.5, 0.002),
+            _step_case("5 images, a 2-D VAE, lam = 2.0, lr = 0.001", 6, 5, 2, 2.0, 0.001)]
+
+
+def _hidden_ex3(seed):
+    """The grader's cases for ``seed``: like ``_cases_ex3``, with the models, images, batch sizes,
+    code sizes, lam and learning rates drawn from ``seed``."""
+    g = torch.Generator().manual_seed(seed)
+    n = torch.randint(3, 10, (2,), generator=g).tolist()
+    L = torch.randint(2, 6, (2,), generator=g).tolist()
+    lam = (0.3 + 1.7 * torch.rand(2, generator=g)).tolist()
+    lr = (0.001 + 0.002 * torch.rand(2, generator=g)).tolist()
+    base = int(torch.randint(0, 2**31 - 2, (), generator=g))
+    return [_step_case(f"hidden case: {n[k]} binary images, a {L[k]}-D VAE, lam = {lam[k]:.2f}, "
+                       f"lr = {lr[k]:.4f}", base + 5 * k, n[k], L[k], lam[k], lr[k]) for k in range(2)]
+
+
+ex3 = TrainingStepExercise(
+    3,
+    "a step of feature-consistent training",
+    reference=_dfc_reference,
+    cases=_cases_ex3(),
+    hidden=_hidden_ex3,
+    seed=SEED,
+    compare=_compare_steps,
+    mistakes=[
+        Mistake("It looks like the KL term is missing: the loss is the negative ELBO (reconstruction "
+                "plus KL(q(z|x) || p(z))) plus lam times the feature distance.",
+                like=_dfc_variant(kl=False)),
+        Mistake("It looks like lam is not used: the feature distance enters as lam * distance.",
+                like=_dfc_variant(weighted=False)),
+        Mistake("It looks like no gradient reaches the VAE through the feature term: the "
+                "first step's loss is right but its gradient is not. Only the data's features are constants "
+                "(under torch.no_grad()); net.features(x_hat) must keep its graph.",
+                like=_dfc_variant(feature_gradient=False)),
+        Mistake("It looks like optimizer.zero_grad() is missing: the first step is right, the "
+                "second adds its gradients to the first's.", like=_dfc_variant(zero_grad=False)),
+        Mistake("It looks like optimizer.step() is missing: the weights never move, so the step "
+                "computes the loss and its gradients and changes nothing.",
+                like=_dfc_variant(step=False)),
+        Mistake("It looks like the loss is summed over the batch: take the mean over the images, "
+                "as the training loss of the earlier notebooks does.", like=_dfc_variant(reduce="sum")),
+    ],
+    hints=[
+        "Per image: rec = -(x log x_hat + (1 - x) log(1 - x_hat)) summed over the pixels, kl = 0.5 * "
+        "(mu**2 + exp(logvar) - 1 - logvar) summed over the code, both (B,), from model(x).",
+        "The features of x go under torch.no_grad() (constants); the features of x_hat keep their "
+        "graph. The distance is your feature_distance of exercise 2, (B,).",
+        "loss = (rec + kl + lam * distance).mean(); optimizer.zero_grad(); loss.backward(); "
+        "optimizer.step(); return loss.item()",
+    ],
+    solution=("def dfc_step(model, net, x, optimizer, lam):\n"
+              "    x_hat, mu, logvar = model(x)                       # (B, 1, 28, 28), (B, L), (B, L)\n"
+              "    x_hat = x_hat.clamp(1e-6, 1 - 1e-6)\n"
+              "    rec = -(x * x_hat.log() + (1 - x) * (1 - x_hat).log()).flatten(1).sum(dim=1)  # (B,)\n"
+              "    kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(dim=1)                     # (B,)\n"
+              "    with torch.no_grad():\n"
+              "        target = net.features(x)                       # the data's features: constants\n"
+              "    feats = net.features(x_hat)                        # the gradient flows through these\n"
+              "    distance = sum(((a - b) ** 2).flatten(1).sum(dim=1) for a, b in zip(feats, target))\n"
+              "    loss = (rec + kl + lam * distance).mean()\n"
+              "    optimizer.zero_grad()\n"
+              "    loss.backward()\n"
+              "    optimizer.step()\n"
+              "    return loss.item()\n"),
+    points=3,
 )
 
 
@@ -239,7 +400,7 @@ def _without_relus(*indices):
     return change
 
 
-def _hidden_ex3(seed):
+def _hidden_ex4(seed):
     return hidden_module_cases(seed, code_dim=20, name=" and channels=(4, 8)")
 
 
@@ -324,11 +485,11 @@ class ConvDecoderExercise(GradedModuleExercise):
                 "parameters; transposed convolutions; not affine.")
 
 
-ex3 = ConvDecoderExercise(
-    3,
+ex4 = ConvDecoderExercise(
+    4,
     "a convolutional decoder",
     reference=_ReferenceDecoder,
-    hidden=_hidden_ex3,
+    hidden=_hidden_ex4,
     hints=[
         "Build the layers in __init__ with nn.Sequential, in the order of the docstring; forward "
         "applies them and the sigmoid.",
