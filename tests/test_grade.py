@@ -626,6 +626,14 @@ def test_notebook_05_s_samplers_are_judged_by_the_grader_from_what_they_drew(tmp
                      "ex4": prior.replace("torch.randn(", "torch.rand(")},
         "detached": {"ex1": right.replace("return mu + sigma * eps",
                                           "return (mu + sigma * eps).detach()")},
+        # the package's VAE and loss, and the checks' own VAE and objective, passed off as answers
+        "borrowed": {"ex2": "# Exercise 2: the VAE module\nfrom vae_course.models import VAE\n",
+                     "ex3": "# Exercise 3: the VAE loss in nats per image\n"
+                            "from vae_course import losses\n\n\n"
+                            "def vae_loss(x_hat, x, mu, logvar):\n"
+                            "    return losses.neg_elbo(x_hat, x, mu, logvar)\n"},
+        "probe": {"ex2": "# Exercise 2: the VAE module\n"
+                         "from vae_course.checks.behaviour import ProbeVAE as VAE\n"},
     }
     assert all(source not in (right, prior) for a in list(answers.values())[1:]
                for source in a.values())
@@ -645,6 +653,11 @@ def test_notebook_05_s_samplers_are_judged_by_the_grader_from_what_they_drew(tmp
     assert "torch.rand draws uniform" in rows["05_variance", "4"]["message"]
     assert "backpropagating" in rows["05_detached", "1"]["message"]
     assert rows["05_right", "2"]["status"] == "not attempted"
+    borrowed = {e: (rows["05_borrowed", e]["status"], rows["05_borrowed", e]["judged_in"])
+                for e in "23"}
+    assert borrowed == {"2": ("not attempted", "grader"), "3": ("not attempted", "grader")}
+    assert all("leaves it out" in rows["05_borrowed", e]["message"] for e in "23")
+    assert rows["05_probe", "2"]["status"] == "failed"
 
 
 @needs_sandbox
@@ -709,7 +722,11 @@ def test_notebook_04_s_models_and_loop_are_judged_by_the_grader_from_their_weigh
                           "    return 100.0\n" + patch,
                    "ex5": BATCHNORM_DESIGN},
         "borrowed": {"ex1": "# Exercise 1: the autoencoder module\n"
-                            "from vae_course.models import AE as Autoencoder\n"},
+                            "from vae_course.models import AE as Autoencoder\n",
+                     "ex2": "# Exercise 2: the reconstruction loss in nats per image\n"
+                            "from vae_course import losses\n\n\n"
+                            "def reconstruction_loss(x_hat, x):\n"
+                            "    return -losses.bernoulli_log_likelihood(x_hat, x)\n"},
     }
     subs = write_answers(student, answers, tmp_path / "submissions", "04")
     rows = run_grader(subs, ROOT / "notebooks", tmp_path / "grades.csv", "--assignment", "04",
@@ -727,3 +744,4 @@ def test_notebook_04_s_models_and_loop_are_judged_by_the_grader_from_their_weigh
     assert (rows["04_borrowed", "1"]["status"], rows["04_borrowed", "1"]["judged_in"]) == (
         "not attempted", "grader")
     assert "leaves it out" in rows["04_borrowed", "1"]["message"]
+    assert rows["04_borrowed", "2"]["status"] != "passed"

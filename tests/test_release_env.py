@@ -198,8 +198,7 @@ def test_a_release_from_the_learners_side(release_env, notebook):
         assert f"`vae_course.{qualified}`: {why}" in readme
     for name, why in inventory["checks_keep"].items():
         assert f"`vae_course.checks.{notebook}.{name}`: {why}" in readme
-    assert set(inventory["kept"]) == (set(release.used_by_notebook(notebook))
-                                      | {q for (nb, q) in release.curriculum.KEPT if nb == notebook})
+    assert set(inventory["kept"]) == set(release.used_by_notebook(notebook))
 
 
 def test_the_release_command_names_what_it_wrote(tmp_path):

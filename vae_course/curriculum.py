@@ -9,10 +9,8 @@ exercise of ``vae_course/checks/`` has an entry (an empty tuple where the packag
 the answer, with the reason in a comment).
 
 ``"losses.kl_mvn"`` names a function of ``vae_course/losses.py``; ``"models.VAE.reparameterize"`` a
-method. Objects that the course's own later code needs while the checks of the same notebook run
-(the losses the behaviour checks train with, the models their cases are built from) cannot be taken
-out yet: ``KEPT`` lists them per notebook, with the reason, and the README says what that leaves
-open.
+method. The checks never need one of these while they run (they train and probe with their own
+objectives and model, ``checks.behaviour``), so a graded copy leaves every one of them out.
 """
 
 from __future__ import annotations
@@ -48,20 +46,4 @@ ANSWERS: dict[tuple[str, int], tuple[str, ...]] = {
     ("nb09", 2): ("perceptual.feature_distance",),
     ("nb09", 3): ("perceptual.feature_consistent_loss",),
     ("nb09", 4): ("models.ConvVAE",),
-}
-
-# Answers the graded copy of a notebook must keep for now, and why (the exercise stays open to a
-# wrapper there): code that the same notebook's checks run needs them.
-KEPT: dict[tuple[str, str], str] = {
-    ("nb04", "losses.bernoulli_log_likelihood"): "notebook 04's behaviour checks train the learner's "
-                                                 "autoencoder with losses.ae_loss, which uses it",
-    ("nb05", "losses.vae_loss"): "notebook 05's behaviour checks train the learner's VAE with it",
-    ("nb05", "models.VAE.reparameterize"): "notebook 05's behaviour checks of exercises 4 and 5 "
-                                           "train a models.VAE, whose forward draws with it",
-    ("nb05", "losses.neg_elbo"): "losses.vae_loss, which notebook 05's behaviour checks use, "
-                                 "calls it",
-    ("nb05", "models.VAE"): "notebook 05's checks of exercises 4 and 5 run the learner's "
-                            "function on a models.VAE that the kernel and the grader build alike",
-    ("nb06", "models.CVAE.one_hot"): "notebook 06's own cells train a models.CVAE, whose encode "
-                                     "and decode call it",
 }

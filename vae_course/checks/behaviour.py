@@ -28,11 +28,11 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.distributions import Normal, kl_divergence
+from torch.nn import functional as F
 
-from vae_course import models
 from vae_course.checks.core import Case, Exercise, FunctionExercise, Result, describe
 from vae_course.data import batches, binarize_fixed, load_dataset
-from vae_course.losses import vae_loss
 
 N_IMAGES = 1024   # the checks' slice of MNIST: the first 1024 training images
 STEPS = 300       # the training run: 300 Adam steps (lr 1e-3) in shuffled batches of 64
@@ -272,13 +272,58 @@ def slice_loss(model: nn.Module, loss_fn: Callable, labelled: bool = False, seed
         return float(call("your trained model (its loss)", loss_fn, model, x, y if labelled else None))
 
 
+# ------------------------------------------------------------- the checks' own objectives and VAE
+#   The checks train learners' models with these, never with vae_course.losses or vae_course.models:
+#   in the graded copy of notebooks 04 and 05 those modules' losses and models are the answers, and
+#   are left out. Each objective takes a *model*, so none of them is an answer to an exercise (which
+#   maps tensors to a loss); the likelihood is torch's binary cross-entropy, the KL torch.distributions'.
+
+
+def ae_objective(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    """An autoencoder's ``-log p(x | x_hat)`` (Bernoulli pixels, summed over the 784), mean over the
+    batch: nats per image, for ``(x_hat, z) = model(x)``."""
+    x_hat = model(x)[0]
+    return F.binary_cross_entropy(x_hat, x, reduction="sum") / len(x)
+
+
+def vae_objective(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    """A VAE's negative ELBO, ``-log p(x | z) + KL(q(z | x) || N(0, I))`` per image with one
+    sampled ``z``, mean over the batch: nats per image, for ``(x_hat, mu, logvar) = model(x)`` (a
+    learner's VAE or a :class:`ProbeVAE`)."""
+    x_hat, mu, logvar = model(x)
+    kl = kl_divergence(Normal(mu, torch.exp(0.5 * logvar)), Normal(0.0, 1.0))  # (B, D)
+    return (F.binary_cross_entropy(x_hat, x, reduction="sum") + kl.sum()) / len(x)
+
+
+class ProbeVAE(nn.Module):
+    """The checks' own VAE, on which learners' functions of a VAE are run (notebooks 05 and 07):
+    784 -> 600 -> ReLU -> mu and logvar (latent_dim each), latent_dim -> 600 -> ReLU -> 784 -> sigmoid.
+    Its width (600, not the 400 of notebook 05's exercise 2) makes it no answer to that exercise."""
+
+    def __init__(self, latent_dim: int = 2):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = nn.Sequential(nn.Linear(784, 600), nn.ReLU(), nn.Linear(600, 2 * latent_dim))
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, 600), nn.ReLU(), nn.Linear(600, 784))
+
+    def encode(self, x):                      # (B, 1, 28, 28) -> mu, logvar (B, latent_dim) each
+        return self.encoder(x.reshape(len(x), 784)).chunk(2, dim=1)
+
+    def decode(self, z):                      # (B, latent_dim) -> (B, 1, 28, 28) in [0, 1]
+        return torch.sigmoid(self.decoder(z)).reshape(len(z), 1, 28, 28)
+
+    def forward(self, x):                     # -> x_hat of one sampled z, mu, logvar
+        mu, logvar = self.encode(x)
+        return self.decode(Normal(mu, torch.exp(0.5 * logvar)).rsample()), mu, logvar
+
+
 @lru_cache(maxsize=2)
 def trained_vae(latent_dim: int = 2) -> nn.Module:
-    """A ``models.VAE`` trained by :func:`train_briefly` (300 steps on the 1024 images), in eval
+    """A :class:`ProbeVAE` trained by :func:`train_briefly` (300 steps on the 1024 images), in eval
     mode; built once per process and shared by the checks that need a trained model."""
     torch.manual_seed(SEED)
-    model = models.VAE(latent_dim=latent_dim)
-    train_briefly(model, vae_loss)
+    model = ProbeVAE(latent_dim=latent_dim)
+    train_briefly(model, vae_objective)
     return model.eval()
 
 

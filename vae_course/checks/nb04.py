@@ -35,6 +35,7 @@ from vae_course.checks.behaviour import (
     SEED,
     STEPS,
     Problem,
+    ae_objective,
     band_sentence,
     build,
     call,
@@ -63,7 +64,6 @@ from vae_course.checks.rebuild import (
     reported,
     without_relu,
 )
-from vae_course.losses import ae_loss, bernoulli_log_likelihood
 
 # ------------------------------------------------------------------ exercise 1: the autoencoder
 
@@ -167,13 +167,13 @@ class AutoencoderExercise(GradedModuleExercise):
 
     def gradient_loss(self, model, case):
         x = self.images(case)
-        return -bernoulli_log_likelihood(model.decode(model.encode(x)), x).mean()
+        return F.binary_cross_entropy(model.decode(model.encode(x)), x, reduction="sum") / len(x)
 
     def train(self, model):
-        train_briefly(model, ae_loss)
+        train_briefly(model, ae_objective)
 
     def trained_loss(self, model):
-        return slice_loss(model, ae_loss)
+        return slice_loss(model, ae_objective)
 
     def band(self, loss):
         sentence = band_sentence(loss, AE_REFERENCE_LOSS, AE_OBSERVED, AE_LIMIT, same_seed=False)
@@ -205,7 +205,7 @@ class AutoencoderExercise(GradedModuleExercise):
             raise Problem("model.decode(z) is not the x_hat that model(x) returns",
                           ["forward should encode, then decode: z = self.encode(x), and return the pair "
                            "(self.decode(z), z)."], tried=tried)
-        expect_gradient_everywhere(model, -bernoulli_log_likelihood(model(xb)[0], xb).mean(),
+        expect_gradient_everywhere(model, ae_objective(model, xb),
                                    "reconstruction loss")
         model3 = build(cls, "`Autoencoder(latent_dim=3)`", latent_dim=3)
         z3 = call("`Autoencoder(latent_dim=3).encode(x)`", model3.encode, xb)
@@ -224,7 +224,7 @@ class AutoencoderExercise(GradedModuleExercise):
                           "(at z - at 0)",
                           ["It looks like the ReLU after the decoder's hidden layer is missing."],
                           tried="codes z = 3 * N(0, I) of shape (8, 2)")
-        loss = train_briefly(model, ae_loss)
+        loss = train_briefly(model, ae_objective)
         sentence = band_sentence(loss, AE_REFERENCE_LOSS, AE_OBSERVED, AE_LIMIT)
         if not loss < AE_LIMIT:
             raise Problem(sentence, ["Your model trains, but worse than the layout asks for: "
@@ -369,7 +369,7 @@ ex2 = FunctionExercise(
 
 def _per_image(model, xb):
     """(b, 1, 28, 28) -> (b,): the reconstruction loss of each image, nats."""
-    return -bernoulli_log_likelihood(model(xb)[0], xb)
+    return F.binary_cross_entropy(model(xb)[0], xb, reduction="none").flatten(1).sum(1)
 
 
 def _train_epoch(model, optimizer, x, batch_size):
@@ -586,7 +586,7 @@ class TrainingLoopExercise(BehaviourProbedExercise):
             raise Problem("the check could not read what the Adam run of your loop did", tried=adam)
         final = _loop_start(SEED)
         torch.nn.utils.vector_to_parameters(theta_final.float(), final.parameters())
-        loss = slice_loss(final, ae_loss)
+        loss = slice_loss(final, ae_objective)
         xs = mnist_slice()[0]
         steps = LOOP_EPOCHS * -(-len(xs) // LOOP_BATCH)
         sentence = (f"with Adam, {LOOP_EPOCHS} epochs ({steps} steps) over {len(xs)} images, your "
@@ -745,7 +745,7 @@ def _seconds_per_step(model, x, repeats=5):
     times = []
     for k in range(repeats + 1):
         start = time.perf_counter()
-        loss = ae_loss(model, x)
+        loss = ae_objective(model, x)
         model.zero_grad(set_to_none=True)
         loss.backward()
         if k:
@@ -899,7 +899,7 @@ class BetterAutoencoderExercise(AutoencoderExercise):
                            "(self.decode(z), z)."],
                               tried=tried)
         model.train()
-        expect_gradient_everywhere(model, -bernoulli_log_likelihood(model(xb)[0], xb).mean(),
+        expect_gradient_everywhere(model, ae_objective(model, xb),
                                    "reconstruction loss")
         model3 = build(cls, "`BetterAutoencoder(latent_dim=3)`", latent_dim=3)
         z3 = call("`BetterAutoencoder(latent_dim=3).encode(x)`", model3.eval().encode, xb)
@@ -922,7 +922,7 @@ class BetterAutoencoderExercise(AutoencoderExercise):
                           f"(its {STEPS} steps would take about {mine * STEPS:.0f} s)",
                           ["Fewer or narrower layers (convolutions with fewer channels, or stride "
                            "2 early on so the later layers see smaller images)."])
-        loss = train_briefly(model, ae_loss)
+        loss = train_briefly(model, ae_objective)
         count = f"{spaced(n)} parameters (at most {spaced(limit)})"
         if not loss <= self.bar_nats:
             diagnosis = [f"Loss above the bar: {loss:.1f} > {self.bar_nats:.0f} nats per image."]

@@ -28,12 +28,12 @@ from torch import nn
 from torch.distributions import Bernoulli, Normal, kl_divergence
 from torch.nn import functional as F
 
-from vae_course import models
 from vae_course.checks.behaviour import (
     N_IMAGES,
     SEED,
     STEPS,
     ProbedExercise,
+    ProbeVAE,
     Problem,
     agrees_on_average,
     band_sentence,
@@ -52,10 +52,11 @@ from vae_course.checks.behaviour import (
     mnist_slice,
     train_briefly,
     trained_vae,
+    vae_objective,
 )
 from vae_course.checks.core import Case, FunctionExercise, Mistake, describe
 from vae_course.checks.rebuild import GaussianModuleExercise, hidden_module_cases
-from vae_course.losses import bernoulli_log_likelihood, importance_weighted_bound, vae_loss
+from vae_course.losses import bernoulli_log_likelihood, importance_weighted_bound
 
 
 def _reparameterize(mu, logvar):
@@ -255,6 +256,9 @@ class VAE(nn.Module):
 #   still uses the KL of the right sigma, and less noise even lowers it): check_sampling names them,
 #   as check_gaussian_encoder names the mu-for-both-heads and ReLU mistakes before any training.
 VAE_REFERENCE_LOSS, VAE_OBSERVED, VAE_LIMIT = 167.6, (165.2, 172.3), 176.0
+# The layout's parameters: (784·400 + 400) + (400·4 + 4) in the encoder, (2·400 + 400) + (400·784 + 784)
+# in the decoder.
+VAE_PARAMETERS = 784 * 400 + 400 + 400 * 4 + 4 + 2 * 400 + 400 + 400 * 784 + 784
 
 
 class VAEExercise(GaussianModuleExercise):
@@ -262,7 +266,7 @@ class VAEExercise(GaussianModuleExercise):
     its weights and judges the sample its forward draws from plain data (``checks.rebuild``)."""
 
     layout = "784 → 400 → 2 + 2 (mu and logvar), 2 → 400 → 784"
-    loss_fn = vae_loss
+    loss_fn = vae_objective
     measured = (VAE_REFERENCE_LOSS, VAE_OBSERVED, VAE_LIMIT)
     what_passed = "your VAE computes the layout's mu, logvar and decoder"
 
@@ -283,10 +287,10 @@ class VAEExercise(GaussianModuleExercise):
             expect_tensor(t, shape, f"{name}, from model(x)")
         expect_probabilities(out[0], "x_hat from model(x)")
         torch.manual_seed(SEED)
-        expect_gradient_everywhere(model, vae_loss(model, xb), "negative ELBO")
+        expect_gradient_everywhere(model, vae_objective(model, xb), "negative ELBO")
         model3 = build(cls, "`VAE(latent_dim=3)`", latent_dim=3)
         check_gaussian_encoder(model3, xb, 3, "VAE(latent_dim=3).encode(x)")
-        expect_parameter_count(model, models.VAE(latent_dim=2), "VAE",
+        expect_parameter_count(model, VAE_PARAMETERS, "VAE",
                                "784 → 400 → 2 + 2 (mu and logvar), 2 → 400 → 784")
         if is_affine(lambda v: model.encode(v)[0], xb):
             raise Problem("the encoder is affine: mu(2x) - mu(0) = 2 (mu(x) - mu(0))",
@@ -298,7 +302,7 @@ class VAEExercise(GaussianModuleExercise):
                           ["It looks like the ReLU after the decoder's hidden layer is missing."],
                           tried="codes z = 3 * N(0, I) of shape (8, 2)")
         check_sampling(model, 2, xb)
-        loss = train_briefly(model, vae_loss)
+        loss = train_briefly(model, vae_objective)
         expect_logvar_free(model, x)
         sentence = band_sentence(loss, VAE_REFERENCE_LOSS, VAE_OBSERVED, VAE_LIMIT)
         if not loss < VAE_LIMIT:
@@ -456,7 +460,7 @@ def _sample_prior(model, n):
 class PriorSampleExercise(ProbedExercise):
     """``sample_prior(model, n)``: watches the codes it hands to ``model.decode``.
 
-    A case is ``Case(name, seed, latent_dim, n)``: the model is an untrained ``models.VAE`` of that
+    A case is ``Case(name, seed, latent_dim, n)``: the model is an untrained ``behaviour.ProbeVAE`` of that
     width built from ``torch.manual_seed(seed)``, which the kernel and the grader both build.
     :meth:`probe` (the learner's function, in the kernel when graded) calls it twice and returns
     plain tensors: the images of the first call, the codes each call handed to ``model.decode`` and
@@ -537,7 +541,7 @@ def _prior_model(seed: int, latent: int) -> nn.Module:
     """The untrained VAE exercise 4's checks decode with, the same in the kernel and the grader."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return models.VAE(latent_dim=latent).eval()
+        return ProbeVAE(latent_dim=latent).eval()
 
 
 def _hidden_ex4(seed):
@@ -547,7 +551,7 @@ def _hidden_ex4(seed):
     latent = int(torch.randint(2, 7, (), generator=g))
     n = int(torch.randint(3000, 5001, (), generator=g))
     model_seed = int(torch.randint(0, 2**62, (), generator=g))
-    return [Case(f"hidden case: n = {n}, an untrained models.VAE with latent_dim = {latent}",
+    return [Case(f"hidden case: n = {n}, an untrained VAE of the checks with latent_dim = {latent}",
                  model_seed, latent, n)]
 
 
@@ -559,7 +563,7 @@ ex4 = PriorSampleExercise(
     4,
     "samples from the prior",
     reference=_sample_prior,
-    cases=[Case("n = 4000, an untrained models.VAE with latent_dim = 3 (the width must come from "
+    cases=[Case("n = 4000, an untrained VAE of the checks with latent_dim = 3 (the width must come from "
                 "the model)", SEED, 3, 4000)],
     hidden=_hidden_ex4,
     points=1,
@@ -630,7 +634,7 @@ class LogLikelihoodEstimateExercise(ProbedExercise):
         indices, ks = case.args
         n = len(indices)
         tried = (f"{case.name}: {n} binarized MNIST images, a 2-D VAE trained for {STEPS} steps "
-                 f"(models.VAE), K = {' and K = '.join(str(K) for K in ks)}")
+                 f"(the checks' own VAE), K = {' and K = '.join(str(K) for K in ks)}")
         if not isinstance(returned, tuple) or len(returned) != len(ks):
             raise Problem("the check could not read what your function returned", tried=tried)
         for K, got in zip(ks, returned):

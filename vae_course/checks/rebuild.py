@@ -56,7 +56,6 @@ from vae_course.checks.behaviour import (
     train_briefly,
 )
 from vae_course.checks.core import Case, describe
-from vae_course.losses import neg_elbo
 
 MAX_ASSIGNMENTS = 256  # ways of matching parameters to the layout tried before giving up
 RTOL, ATOL = 1e-4, 1e-5  # outputs recomputed from the weights agree this closely (float32)
@@ -549,7 +548,9 @@ class GaussianModuleExercise(GradedModuleExercise):
     def gradient_loss(self, model, case):
         x, y = self.images(case), self._labels(case)
         mu, logvar = model.encode(x, *y)
-        return neg_elbo(model.decode(mu, *y), x, mu, logvar)
+        rec = F.binary_cross_entropy(model.decode(mu, *y), x, reduction="sum")  # at z = mu
+        kl = 0.5 * (logvar.exp() + mu**2 - 1 - logvar).sum()
+        return (rec + kl) / len(x)
 
     def extra_probe(self, model, case):
         return sampled(model, 2, self.images(case), *self._labels(case))

@@ -7,8 +7,8 @@ course is in reach). For every exercise of ``notebook`` that the grader judges i
 - the checks module ``checks/nbNN.py`` keeps the exercise's cases and hidden cases but loses its
   ``reference``, its named mistakes' variants (``like=``), its ``solution`` and its hints, and every
   function or class that only those used;
-- the package's own version of the answer (``vae_course.curriculum.ANSWERS``, except what
-  ``curriculum.KEPT`` must keep) is replaced by a stub that raises, naming the notebook that teaches it.
+- the package's own version of the answer (``vae_course.curriculum.ANSWERS``) is replaced by a stub
+  that raises, naming the notebook that teaches it.
 
 The copy also leaves out every other notebook's checks module, the benchmark and the instructor's
 tools (but ``in_kernel`` and ``wire``, which run in the kernel). Edits are made on the syntax tree, so
@@ -25,8 +25,8 @@ of later notebooks, and a README for the instructor. In the wheel:
   (``checks/recorded/nbNN.pt``, loaded with ``weights_only=True``), so ``exN.check(f)`` still names
   the mistakes;
 - the package's own version of each answer of this notebook and of every later one
-  (``curriculum.ANSWERS``) is a stub that names the notebook teaching it, except what this
-  notebook's checks need (``curriculum.KEPT``, listed in the README with the reason);
+  (``curriculum.ANSWERS``) is a stub that names the notebook teaching it, except what the student
+  notebook's own cells use (listed in the README with the reason);
 - other notebooks' checks, the benchmark and the instructor's tools are left out.
 """
 
@@ -179,15 +179,13 @@ def answers_taken_out(notebook: str, numbers: set[int] | None,
                       later: bool = False) -> dict[str, list[str]]:
     """``{module: [object, ...]}``: the package's answers to exercises ``numbers`` of ``notebook``
     (None: all of them), and with ``later`` to every exercise of the notebooks after it, that a copy
-    replaces by stubs; ``curriculum.KEPT`` of ``notebook`` stays."""
+    replaces by stubs."""
     out: dict[str, dict[str, str]] = {}
     for (nb, number), objects in sorted(curriculum.ANSWERS.items()):
         mine = nb == notebook and (numbers is None or number in numbers)
         if not (mine or (later and nb > notebook)):
             continue
         for qualified in objects:
-            if (notebook, qualified) in curriculum.KEPT:
-                continue
             module, _, name = qualified.partition(".")
             out.setdefault(module, {}).setdefault(name, nb)  # the first notebook that teaches it
     return out
@@ -357,8 +355,8 @@ def release_package(notebook: str, dest: Path) -> Path:
 
 def release_stubs(notebook: str) -> dict[str, dict[str, str]]:
     """``{module: {name: notebook teaching it}}``: what the release of ``notebook`` replaces by stubs:
-    the answers of it and of later notebooks, but what its checks (``curriculum.KEPT``) or its own
-    cells (:func:`used_by_notebook`) need."""
+    the answers of it and of later notebooks, but what its own cells (:func:`used_by_notebook`)
+    need."""
     used = used_by_notebook(notebook)
     out = {}
     for module, names in answers_taken_out(notebook, None, later=True).items():
@@ -432,9 +430,8 @@ def _inventory(notebook: str) -> dict:
             "stubbed": {f"{m}.{n}": nb for m, names in release_stubs(notebook).items()
                         for n, nb in names.items() if n.partition(".")[0] == n
                         or n.partition(".")[0] not in names},  # a method of a stubbed class: no
-            "kept": {**{q: why for (nb, q), why in curriculum.KEPT.items() if nb == notebook},
-                     **{q: f"the notebook itself uses it ({why})"
-                        for q, why in used_by_notebook(notebook).items()}},
+            "kept": {q: f"the notebook itself uses it ({why})"
+                     for q, why in used_by_notebook(notebook).items()},
             "checks_keep": references_kept_by_checks(notebook)}
 
 
