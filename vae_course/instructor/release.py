@@ -278,6 +278,21 @@ def _definition(qualified: str) -> tuple[str, ast.AST] | None:
     return None
 
 
+def _recipe_losses(tree: ast.AST) -> set[str]:
+    """The training losses that ``Recipe(loss="ae")`` and the like name by a string (``train.LOSSES``
+    maps it to ``losses.ae_loss``), which following names alone does not see."""
+    from vae_course.train import LOSSES
+
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) \
+                == "Recipe":
+            for kw in node.keywords:
+                if kw.arg == "loss" and isinstance(kw.value, ast.Constant) and kw.value.value in LOSSES:
+                    found.add(f"losses.{LOSSES[kw.value.value].__name__}")
+    return found
+
+
 def used_by_notebook(notebook: str) -> dict[str, str]:
     """``{"losses.kl_normal_std": why}``: the answers of ``notebook`` and of later notebooks that its
     release must keep because the student notebook's own code cells (outside its exercise cells)
@@ -295,7 +310,8 @@ def used_by_notebook(notebook: str) -> dict[str, str]:
             continue
         code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line
                          for line in "".join(cell["source"]).splitlines())
-        for name in sorted(_mentions(ast.parse(code))):
+        tree = ast.parse(code)
+        for name in sorted(_mentions(tree) | _recipe_losses(tree)):
             if name not in why and "." in name.strip(".") and _definition(name):
                 why[name] = (index, [name])
                 frontier.append(name)
