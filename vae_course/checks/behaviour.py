@@ -307,10 +307,11 @@ class ProbeVAE(nn.Module):
         self.decoder = nn.Sequential(nn.Linear(latent_dim, 600), nn.ReLU(), nn.Linear(600, 784))
 
     def encode(self, x):                      # (B, 1, 28, 28) -> mu, logvar (B, latent_dim) each
-        return self.encoder(x.reshape(len(x), 784)).chunk(2, dim=1)
+        h = self.encoder(x.flatten(1))        # (B, 2 * latent_dim)
+        return h[:, :self.latent_dim], h[:, self.latent_dim:]
 
     def decode(self, z):                      # (B, latent_dim) -> (B, 1, 28, 28) in [0, 1]
-        return torch.sigmoid(self.decoder(z)).reshape(len(z), 1, 28, 28)
+        return self.decoder(z).sigmoid().view(-1, 1, 28, 28)
 
     def forward(self, x):                     # -> x_hat of one sampled z, mu, logvar
         mu, logvar = self.encode(x)
