@@ -1,7 +1,8 @@
 """Build the static site: ``python book/build.py [OUT]`` (``make book``; default ``build/book``).
 
 The pages: the README as the front page, then one page per solved notebook in course order
-(``solutions/NN_*.ipynb``, with their saved outputs), and CONTRIBUTING. The sources are gathered
+(``solutions/NN_*.ipynb``, with their saved outputs), then the pages the README links: for
+instructors, the benchmark, CONTRIBUTING. The sources are gathered
 in ``build/book-src`` and built by Sphinx with ``book/conf.py``; nothing is fetched from the network.
 Prints the path of the front page.
 """
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PAGES = ["docs/instructors", "docs/benchmark", "CONTRIBUTING"]  # linked from the README, after the notebooks
 
 
 def gather(src: Path) -> list[str]:
@@ -32,7 +34,8 @@ def gather(src: Path) -> list[str]:
     (src / "index.md").write_text(
         (ROOT / "README.md").read_text()
         + f"\n\n```{{toctree}}\n:caption: The notebooks\n:maxdepth: 1\n\n{toc}\n```\n"
-        + "\n```{toctree}\n:caption: Contributing\n:hidden:\n\nCONTRIBUTING\n```\n")
+        + "\n```{toctree}\n:caption: More\n:maxdepth: 1\n\n"
+        + "\n".join(PAGES) + "\n```\n")
     return names
 
 

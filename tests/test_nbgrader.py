@@ -3,8 +3,8 @@
 ``nbgrader generate_assignment`` on ``solutions/`` must give the code and the nbgrader metadata of
 ``notebooks/`` (the course's own generator), and ``nbgrader autograde`` must score a solved, a partly
 solved and an untouched submission of one notebook as expected, warning of a changed locked cell
-only when the learner changed it. The course folder, and its ``nbgrader_config.py`` read from the
-README, are the ones the README's instructor section describes.
+only when the learner changed it. The course folder, and its ``nbgrader_config.py`` read from
+docs/instructors.md, are the ones that page describes.
 """
 
 import copy
@@ -34,10 +34,10 @@ CHANGED = re.compile(r"Attribute 'checksum' for cell (\S+) has changed!")
 
 
 def readme_config() -> str:
-    """The ``nbgrader_config.py`` that the README's *Grade with nbgrader* commands write."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    """The ``nbgrader_config.py`` that the instructors' page's *Grade with nbgrader* commands write."""
+    readme = (ROOT / "docs" / "instructors.md").read_text(encoding="utf-8")
     found = re.search(r"^    cat > nbgrader_config\.py <<'EOF'\n(.*?)^    EOF$", readme, re.M | re.S)
-    assert found, "the README writes nbgrader_config.py with a `cat > nbgrader_config.py <<'EOF'`"
+    assert found, "docs/instructors.md writes nbgrader_config.py with a `cat > nbgrader_config.py <<'EOF'`"
     return "".join(line.removeprefix("    ") for line in found[1].splitlines(keepends=True))
 
 
@@ -156,12 +156,12 @@ def test_the_readme_config_adds_one_step_to_nbgrader_s_own_sanitizing_before_its
     ours = config.Autograde.sanitize_preprocessors
     assert ours.index(RESTORE) == ours.index("nbgrader.preprocessors.OverwriteCells") - 1
     assert [import_item(name) for name in ours if name != RESTORE] == default, \
-        "nbgrader's own list, in its order: update the README's list to this nbgrader's"
+        "nbgrader's own list, in its order: update docs/instructors.md's list to this nbgrader's"
 
 
 def test_autograde_warns_of_a_changed_check_cell_only_when_the_learner_changed_it(tmp_path, monkeypatch):
     """nbgrader's own sanitizing warns for every check cell of an untouched release
-    (jupyter/nbgrader#1961); with the README's config only a locked cell the learner edited gets the
+    (jupyter/nbgrader#1961); with docs/instructors.md's config only a locked cell the learner edited gets the
     warning, and the hidden ``exN.assert_passed()`` is graded in both."""
     (tmp_path / "nbgrader_config.py").write_text(CONFIG)
     source = tmp_path / "source" / ASSIGNMENT

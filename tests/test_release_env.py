@@ -213,6 +213,6 @@ def test_the_release_command_names_what_it_wrote(tmp_path):
     assert wrong.returncode == 2 and "no notebook 42 with exercises" in wrong.stderr
 
 
-def test_the_readme_lists_what_each_release_keeps():
-    readme = (release.REPOSITORY / "README.md").read_text(encoding="utf-8")
-    assert release.kept_table() in readme, "refresh the README's table: release.kept_table()"
+def test_the_instructors_page_lists_what_each_release_keeps():
+    page = (release.REPOSITORY / "docs" / "instructors.md").read_text(encoding="utf-8")
+    assert release.kept_table() in page, "refresh docs/instructors.md's table: release.kept_table()"

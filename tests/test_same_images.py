@@ -5,9 +5,12 @@ vote than its last 5,000 and carry less ink, so ``x_test[:n]`` is a biased sampl
 is not comparable with one on the whole set (issue 23, section 2). ``vae_course.data.random_subset``
 draws the same rows of images and labels by seed.
 
-The guard reads every code cell of ``solutions/`` (nothing is executed): a slice ``name[:stop]`` of a
-test tensor (a name with ``test`` or ``fashion`` in it) fails, unless ``stop`` is a number of at most
-16, the few images a figure shows. ``KNOWN`` lists the instances not fixed yet, by notebook: a new
+The guard reads every code cell of ``solutions/`` in order (nothing is executed): a slice
+``name[:stop]`` of a test tensor fails, unless ``stop`` is a number of at most 16, the few images a
+figure shows. A test tensor is a name with ``test`` or ``fashion`` in it, or a name assigned from an
+expression that uses one (``codes = model.encode(x_test)`` makes ``codes`` one), in any earlier
+statement of the notebook; names are not told apart by scope, so the guard errs on the side of
+flagging. ``KNOWN`` lists the instances not fixed yet, by notebook: a new
 one fails, and a fixed one must leave the list.
 """
 
@@ -30,28 +33,44 @@ TEST_NAME = re.compile(r"test|fashion")
 KNOWN: dict[str, set[str]] = {}
 
 
-def first_n_slices(source: str) -> set[str]:
-    """The slices ``name[:stop]`` of test tensors in ``source`` that are not a figure's few images."""
-    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def first_n_slices(*sources: str) -> set[str]:
+    """The slices ``name[:stop]`` of test tensors in ``sources`` (a notebook's code cells, in order)
+    that are not a figure's few images."""
+    derived: set[str] = set()  # names assigned from a test tensor so far
     found = set()
-    for node in ast.walk(ast.parse("\n".join(lines))):
-        if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
-                and TEST_NAME.search(node.value.id)):
-            continue
-        part = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
-        if not isinstance(part, ast.Slice) or part.lower is not None or part.upper is None:
-            continue
-        stop = part.upper
-        if isinstance(stop, ast.Constant) and isinstance(stop.value, int) and stop.value <= SHOWN:
-            continue
-        found.add(ast.unparse(node))
+
+    def is_test(name: str) -> bool:
+        return bool(TEST_NAME.search(name)) or name in derived
+
+    for source in sources:
+        lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+        tree = ast.parse("\n".join(lines))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+                if any(is_test(name) for name in _names(node.value)):
+                    for target in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+                        derived |= _names(target)
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
+                    and is_test(node.value.id)):
+                continue
+            part = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
+            if not isinstance(part, ast.Slice) or part.lower is not None or part.upper is None:
+                continue
+            stop = part.upper
+            if isinstance(stop, ast.Constant) and isinstance(stop.value, int) and stop.value <= SHOWN:
+                continue
+            found.add(ast.unparse(node))
     return found
 
 
 def _slices_in(path: Path) -> set[str]:
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    return set().union(*(first_n_slices("".join(c["source"])) for c in cells
-                         if c["cell_type"] == "code"))
+    return first_n_slices(*("".join(c["source"]) for c in cells if c["cell_type"] == "code"))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -72,9 +91,18 @@ def test_no_measurement_on_the_first_n_test_images(path):
     ("a = x_train[:5000]", set()),                   # training data: not a measurement
     ("a = random_subset(2000, x_test, y_test)", set()),
     ("%time a = x_test[:500]", set()),               # a magic line is not Python
+    ("codes = model.encode(x_test)\nb = codes[:3000]", {"codes[:3000]"}),  # derived from a test tensor
+    ("mu, logvar = vae.encode(x_test)\nn = 9", set()),  # derived, but not sliced
+    ("z = model.encode(x_train)\nb = z[:3000]", set()),  # derived from training data only
 ])
 def test_the_guard_flags_first_n_slices_of_test_tensors_only(source, flagged):
     assert first_n_slices(source) == flagged
+
+
+def test_the_guard_follows_a_test_tensor_from_one_cell_to_the_next():
+    cells = ["codes = vae.encode(x_test)", "sub = f(codes)", "a = sub[:200]"]
+    assert first_n_slices(*cells) == {"sub[:200]"}
+    assert first_n_slices(*cells[1:]) == set()  # without the cell that ties them to the test set
 
 
 def test_random_subset_draws_the_same_rows_of_each_tensor_by_seed():

@@ -325,9 +325,10 @@ class Exercise:
         if self.reference is None:
             print(f"Exercise {self.number}: yours {why}, and this copy of the course (a class "
                   "release) has no reference to use instead: the cells below that need it will "
-                  "fail until it passes.")
+                  "fail until it passes. Once it passes, run this cell again.")
             return answer
-        print(f"Exercise {self.number}: using the reference solution, because yours {why}.")
+        print(f"Exercise {self.number}: using the reference solution, because yours {why}. Once "
+              "yours passes its check, run this cell again to use yours.")
         return self.reference
 
     # ------------------------------------------------------------ what checker authors use

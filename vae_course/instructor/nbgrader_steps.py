@@ -1,4 +1,4 @@
-"""Steps the course adds to nbgrader's own, named in the README's ``nbgrader_config.py``."""
+"""Steps the course adds to nbgrader's own, named in the ``nbgrader_config.py`` of docs/instructors.md."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import nbformat
 def restore_hidden_tests(nb: nbformat.NotebookNode, resources: dict
                          ) -> tuple[nbformat.NotebookNode, dict]:
     """An nbgrader ``autograde`` preprocessor that puts the hidden tests back into each locked cell
-    a learner left as released, just before nbgrader's own ``OverwriteCells`` (README, *Grade with
-    nbgrader*, names it in ``c.Autograde.sanitize_preprocessors``).
+    a learner left as released, just before nbgrader's own ``OverwriteCells`` (docs/instructors.md,
+    *Grade with nbgrader*, names it in ``c.Autograde.sanitize_preprocessors``).
 
     Without it every check cell of an untouched release triggers ``OverwriteCells``'s tamper
     warning (``Attribute 'checksum' for cell ex1-check has changed!``, jupyter/nbgrader#1961):

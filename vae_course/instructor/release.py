@@ -26,7 +26,7 @@ of later notebooks, and a README for the instructor. In the wheel:
   the mistakes;
 - the package's own version of each answer of this notebook and of every later one
   (``curriculum.ANSWERS``) is a stub that names the notebook teaching it, except what the student
-  notebook's own cells use (listed in the README with the reason);
+  notebook's own cells use (listed in its README with the reason);
 - other notebooks' checks, the benchmark and the instructor's tools are left out.
 """
 
@@ -452,7 +452,7 @@ def _inventory(notebook: str) -> dict:
 
 
 def kept_table() -> str:
-    """The course README's table of what each release keeps of the answers (a test keeps it in
+    """The table of what each release keeps of the answers (a test keeps it in
     step): per notebook with exercises, the kept objects (a kept class stands for its methods)."""
     rows = ["| release | answers it keeps |", "|---|---|"]
     for path in sorted((PACKAGE / "checks").glob("nb*.py")):
@@ -498,8 +498,8 @@ def instructor_readme(notebook: str, wheel: str, student: str) -> str:
               "Grade with the full course (the instructor's clone), never with this package: "
               "`python -m vae_course.instructor.grade SUBMISSIONS --assignment "
               f"{notebook[2:]} --out grades.csv` runs each submission in a sandbox and judges the "
-              "function exercises on hidden cases in the grader's own process (see the course "
-              "README, \"For instructors\"). nbgrader's `autograde` also works with the full course "
+              "function exercises on hidden cases in the grader's own process (see the course's "
+              "docs/instructors.md). nbgrader's `autograde` also works with the full course "
               "installed, but runs its tests inside the student's kernel.", "",
               "## Exercises", "", "| exercise | title | points |", "|---|---|---|"]
     lines += [f"| {n} | {title} | {points} |" for n, title, points in inv["exercises"]]

@@ -22,7 +22,7 @@ same code as ``notebooks/``; ``tests/test_nbgrader.py`` runs it):
 - **The setup cell** (the first code cell: imports and seeds) is a locked read-only cell
   (``grade_id`` ``setup``).
 - **Grading with nbgrader**: ``vae_course.instructor.nbgrader_steps.restore_hidden_tests``, an
-  ``autograde`` step the README's ``nbgrader_config.py`` names, spares an untouched check cell
+  ``autograde`` step the ``nbgrader_config.py`` of docs/instructors.md names, spares an untouched check cell
   nbgrader's tamper warning.
 
 ``tag`` writes that nbgrader metadata (and the hidden lines) into the solved notebooks, changing
