@@ -323,3 +323,19 @@ def test_the_module_docstring_example_runs_and_checks():
     ex = namespace["ex2"]
     assert ex.check(kl_right)
     assert "-1 term is missing" in ex.check(kl_without_minus_one).message
+
+
+def test_a_release_exercise_without_recorded_cases_is_not_taken_for_the_graders_copy(
+        tmp_path, monkeypatch, capsys):
+    # a class release records its checks in checks/recorded/nbNN.pt; an exercise judged by behaviour
+    # (05's VAE class) has no recorded cases there, and must still say the release has no reference
+    ex = make_kl_exercise()
+    ex.reference = None
+    monkeypatch.setattr(ex, "evaluate", lambda answer: ex.not_attempted())
+    monkeypatch.setattr(core, "RECORDED", tmp_path)
+    assert ex.yours_or_reference(...) is Ellipsis
+    assert "the grader checks it" in capsys.readouterr().out  # the grader's copy: nothing recorded
+    torch.save({}, tmp_path / f"{ex.module.rpartition('.')[2]}.pt")
+    assert ex.yours_or_reference(...) is Ellipsis
+    said = capsys.readouterr().out
+    assert "not attempted yet" in said and "a class release) has no reference" in said

@@ -12,6 +12,7 @@ from vae_course.data import (
     binarize_fixed,
     check_images,
     class_names,
+    course_folder,
     data_root,
     load_dataset,
 )
@@ -228,3 +229,15 @@ def test_a_failed_download_leaves_the_data_folder_as_it_found_it(monkeypatch, tm
     assert tree(tmp_path) == before
     if make_root is make_root_with_only_the_test_files:
         assert (root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").read_bytes() == b"kept as is"
+
+
+def test_an_installed_wheel_keeps_data_and_models_in_the_learners_home_not_in_site_packages(tmp_path):
+    clone, site = tmp_path / "clone", tmp_path / "site-packages"
+    for root in (clone, site):
+        (root / "vae_course").mkdir(parents=True)
+    (clone / "pyproject.toml").write_text("")
+    assert course_folder("data", clone / "vae_course") == clone / "data"
+    assert course_folder(".cache", clone / "vae_course") == clone / ".cache"
+    home = Path.home() / ".cache" / "vae_course"
+    assert course_folder("data", site / "vae_course") == home / "data"
+    assert course_folder(".cache", site / "vae_course") == home / "cache"

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from .data import course_folder
 from .models import MODELS
 from .train import History, pick_device, seed_everything
 
@@ -32,10 +33,10 @@ class CheckpointError(ValueError):
 
 
 def cache_dir() -> Path:
-    """Where trained models are cached: ``$VAE_COURSE_CACHE``, else the repository's ``.cache/``."""
+    """Where trained models are cached: ``$VAE_COURSE_CACHE``, else the repository's ``.cache/`` (for a
+    package installed from a wheel, ``~/.cache/vae_course/cache``)."""
     env = os.environ.get("VAE_COURSE_CACHE")
-    path = Path(env).expanduser() if env else Path(__file__).resolve().parent.parent / ".cache"
-    return path
+    return Path(env).expanduser() if env else course_folder(".cache")
 
 
 def _umask() -> int:

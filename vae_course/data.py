@@ -6,8 +6,9 @@ these tensors (:func:`batches`): no per-image Python transform, no ``DataLoader`
 
 Where the files come from, in this order:
 
-1. the data folder: ``$VAE_COURSE_DATA`` when set, else the repository's ``data/`` folder, in
-   torchvision's layout (``<root>/MNIST/raw/train-images-idx3-ubyte`` ...);
+1. the data folder: ``$VAE_COURSE_DATA`` when set, else the repository's ``data/`` folder (for a
+   package installed from a wheel, ``~/.cache/vae_course/data``), in torchvision's layout
+   (``<root>/MNIST/raw/train-images-idx3-ubyte`` ...);
 2. a download by torchvision into that folder, when the files are missing and the machine is online.
 
 A split needs only its own two files (``t10k-*`` for "test", ``train-*`` for "train"), each checked
@@ -55,12 +56,24 @@ class DatasetNotFoundError(FileNotFoundError):
     """The dataset is neither in the data folder nor downloadable from here."""
 
 
+def course_folder(name: str, package: Path | None = None) -> Path:
+    """Where the course keeps ``name`` (``"data"``, ``".cache"``) unless an environment variable says:
+    beside the package in a clone of the repository (a folder with ``pyproject.toml``), else, for a
+    package installed from a wheel (a class release), under ``~/.cache/vae_course/`` (``"cache"``
+    for ``".cache"``): a class's ``site-packages`` may be shared by every learner or read-only."""
+    package = package or Path(__file__).resolve().parent
+    if (package.parent / "pyproject.toml").is_file():
+        return package.parent / name
+    return Path.home() / ".cache" / "vae_course" / name.lstrip(".")
+
+
 def data_root() -> Path:
-    """The data folder: ``$VAE_COURSE_DATA`` when set, else the repository's ``data/``."""
+    """The data folder: ``$VAE_COURSE_DATA`` when set, else :func:`course_folder` ``("data")``: the
+    repository's ``data/``, or ``~/.cache/vae_course/data`` for an installed wheel."""
     env = os.environ.get("VAE_COURSE_DATA")
     if env:
         return Path(env).expanduser().resolve()
-    return Path(__file__).resolve().parent.parent / "data"
+    return course_folder("data")
 
 
 def class_names(name: str) -> list[str]:

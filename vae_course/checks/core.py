@@ -69,6 +69,12 @@ def _recorded_file(stem: str) -> dict:
     return torch.load(path, weights_only=True) if path.exists() else {}
 
 
+def in_a_release(module: str) -> bool:
+    """Whether this copy of the course is a class release of ``module``'s notebook: a release
+    records its checks (``checks/recorded/nbNN.pt``); the full course and the grader's copy do not."""
+    return (RECORDED / f"{module.rpartition('.')[2]}.pt").exists()
+
+
 def recorded(module: str, number: int) -> dict | None:
     """What the release recorded for exercise ``number`` of checks module ``module`` (None outside a
     release): ``expected`` (the reference's result on each public case, or the value), ``mistakes``
@@ -313,7 +319,7 @@ class Exercise:
     def yours_or_reference(self, answer: Any) -> Any:
         """Return ``answer`` if it passes the check, else the reference; print which one."""
         if (self.reference is None and isinstance(self, FunctionExercise)
-                and recorded(self.module, self.number) is None):  # the grader's copy
+                and not in_a_release(self.module)):  # the grader's copy
             print(f"Exercise {self.number}: using your answer (the grader checks it).")
             return answer
         result = self.evaluate(answer)

@@ -472,7 +472,13 @@ def instructor_readme(notebook: str, wheel: str, student: str) -> str:
              f"- `{student}`: the student notebook (nbgrader metadata included).",
              f"- `{wheel}`: the course package for this assignment. Install it where the class "
              f"works (a JupyterHub's user environment): `pip install {wheel}`. It pulls torch, "
-             "torchvision and the rest from the package index as the full course does.",
+             "torchvision and the rest from the package index as the full course does. Set "
+             "`VAE_COURSE_DATA` for the class to a folder with MNIST and Fashion-MNIST in "
+             "torchvision's layout (read-only is fine); otherwise each learner's copy looks in "
+             "`~/.cache/vae_course/data` and downloads there when online. Trained models go to "
+             "`~/.cache/vae_course/cache` (`VAE_COURSE_CACHE` to change).",
+             "- In this release the cells after an exercise run the learner's own answer: until it "
+             "passes, the cells that need it fail (its `yours_or_reference` cell says so).",
              "- `release.json`: the same inventory as this page, for scripts.", "",
              "## What the package holds, and what it does not", "",
              "The checks in the notebook (`exN.check(...)`) still give the course's feedback: on "
