@@ -22,6 +22,8 @@ nb_execution_mode = "off"
 nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None)]
 nb_ipywidgets_js = {}
 myst_enable_extensions = ["dollarmath", "amsmath"]
+# the prose that cells print (display(Markdown(...))) is parsed like a markdown cell, math included
+nb_render_markdown_format = "myst"
 myst_heading_anchors = 3
 suppress_warnings = ["myst.header"]  # notebooks may step from # to ### (a sub-point of a section)
 

@@ -111,3 +111,62 @@ def test_no_internal_link_is_broken(site):
                 if parts.fragment not in ids.get(target.name, set()):
                     broken.append(f"{path.name} -> {ref} (no such anchor)")
     assert broken == [], json.dumps(broken[:20], indent=1)
+
+
+class Prose(HTMLParser):
+    """The text a reader sees of one page, outside code, scripts and the math MathJax typesets."""
+
+    SKIP = {"pre", "code", "script", "style", "textarea"}
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.stack: list[bool] = []  # per open element: does it hide its text from this check
+        self.text: list[str] = []
+        self.feed(path.read_text(encoding="utf-8"))
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("br", "img", "hr", "meta", "link", "input", "wbr"):
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        self.stack.append(tag in self.SKIP or "math" in classes)
+
+    def handle_endtag(self, tag):
+        if tag not in ("br", "img", "hr", "meta", "link", "input", "wbr") and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if not any(self.stack):
+            self.text.append(data)
+
+
+RAW_MATH = re.compile(r"\$[^$\s][^$]*?\$|\\\(|\\\[")
+
+
+def test_no_page_shows_raw_latex_in_its_prose_printed_prose_included(site):
+    # the prose that cells print (display(Markdown(...))) is parsed like a markdown cell: "$e^{-158}$"
+    # must reach the reader as math, not as dollars (issue 24: 76 such places before)
+    raw = {}
+    for path in pages(site) + sorted((site / "docs").glob("*.html")):
+        found = RAW_MATH.findall(" ".join(Prose(path).text))
+        if found:
+            raw[path.name] = found[:5]
+    assert raw == {}, json.dumps(raw, indent=1, ensure_ascii=False)
+
+
+def test_the_raw_latex_check_sees_dollars_in_prose_and_not_in_code_or_typeset_math(tmp_path):
+    page = tmp_path / "p.html"
+    page.write_text('<p>at least <span class="math">\\(e^{-158}\\)</span></p><pre>x = "$a$"</pre>')
+    assert not RAW_MATH.findall(" ".join(Prose(page).text))
+    page.write_text("<p>at least $e^{-158}$ and 5 $ or 6 $</p>")
+    assert RAW_MATH.findall(" ".join(Prose(page).text)) == ["$e^{-158}$"]
+
+
+def test_prose_that_cells_print_shows_without_the_code_that_printed_it(site):
+    from vae_course.instructor.student import is_prose
+
+    for nb_path in NOTEBOOKS:
+        cells = nbformat.read(nb_path, as_version=4).cells
+        prose = sum(c.cell_type == "code" and is_prose(c.source) for c in cells)
+        html = (site / f"{nb_path.stem}.html").read_text(encoding="utf-8")
+        assert html.count("tag_remove-input") == prose, (nb_path.name, prose)  # MyST-NB's mark
+        assert html.count('class="cell_input') == sum(c.cell_type == "code" for c in cells) - prose

@@ -185,6 +185,33 @@ def test_tagging_adds_nbgrader_metadata_and_the_hidden_test_line_only():
     assert student.tag_notebook(tagged, {1: 3}) == tagged  # tagging twice changes nothing
 
 
+@pytest.mark.parametrize("source, prose", [
+    ('display(Markdown(f"The VAE pays **{kl:.1f} nats**."))', True),
+    ('display(Markdown("a"))\ndisplay(Markdown(f"b {x}"))', True),
+    ('# a comment\ndisplay(Markdown(f"b {x}"));', True),
+    ('kl = 5.0\ndisplay(Markdown(f"{kl}"))', False),     # computes: a reader should see how
+    ('display(fig)', False),
+    ('print("prose")', False),
+    ("", False),
+])
+def test_a_prose_cell_is_one_that_only_renders_markdown(source, prose):
+    assert student.is_prose(source) is prose
+
+
+def test_prose_cells_are_marked_for_the_site_and_collapsed_in_jupyterlab_in_both_versions():
+    nb = solved_notebook()
+    nb.cells.append(new_code_cell('display(Markdown(f"It took {t:.0f} s."))'))
+    nb.cells.append(new_code_cell('t = 3\ndisplay(Markdown(f"{t}"))', metadata={
+        "tags": ["remove-input", "keep-me"], "jupyter": {"source_hidden": True}}))  # no longer prose
+    tagged = student.tag_notebook(nb, {1: 3})
+    prose, computing = tagged.cells[-2:]
+    for cell in (prose, student.student_notebook(tagged).cells[-2]):
+        assert cell.metadata["tags"] == ["remove-input"] and cell.metadata["jupyter"]["source_hidden"]
+    assert computing.metadata["tags"] == ["keep-me"] and "jupyter" not in computing.metadata
+    assert not any("remove-input" in c.metadata.get("tags", []) for c in tagged.cells[:-2])
+    assert student.tag_notebook(tagged, {1: 3}) == tagged
+
+
 @pytest.mark.parametrize("edit, says", [
     (lambda nb: nb.cells.pop(3), "exercise 1 of the checks module has no check cell"),
     (lambda nb: nb.cells.pop(2), "exercise 1 of the checks module has no exercise cell"),

@@ -25,8 +25,13 @@ same code as ``notebooks/``; ``tests/test_nbgrader.py`` runs it):
   ``autograde`` step the ``nbgrader_config.py`` of docs/instructors.md names, spares an untouched check cell
   nbgrader's tamper warning.
 
-``tag`` writes that nbgrader metadata (and the hidden lines) into the solved notebooks, changing
-nothing else. The student version then clears outputs (except in cells containing
+- **Prose cells**, whose every statement is ``display(Markdown(...))`` (a sentence rendered from
+  the run's numbers), are marked so that a reader meets the prose, not the f-string behind it: the
+  ``remove-input`` tag (the static site leaves the code out) and ``jupyter.source_hidden`` (JupyterLab
+  shows the code collapsed, one click away).
+
+``tag`` writes that metadata (and the hidden lines) into the solved notebooks, changing nothing
+else. The student version then clears outputs (except in cells containing
 ``# NBVAL_CHECK_OUTPUT``), execution counts and nbclient's timing metadata, and marks cells as
 nbgrader's ``LockCells`` does (``editable``/``deletable``). A malformed region raises
 :class:`RegionError` naming the notebook, the cell and the line (both counted from 1); so does a
@@ -185,6 +190,37 @@ def exercise_points(notebook: str) -> dict[int, int]:
     return {ex.number: ex.points for ex in exercises_in(module)}
 
 
+PROSE_TAG = "remove-input"  # MyST-NB: the site shows the cell's output without its code
+
+
+def is_prose(source: str) -> bool:
+    """Whether a code cell only renders prose: every statement is ``display(Markdown(...))``."""
+    try:
+        body = ast.parse(_python_only(source)).body
+    except SyntaxError:
+        return False
+
+    def named(node, name):
+        return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
+
+    return bool(body) and all(isinstance(st, ast.Expr) and named(st.value, "display")
+                              and st.value.args and named(st.value.args[0], "Markdown")
+                              for st in body)
+
+
+def _mark_prose(cell: nbformat.NotebookNode) -> None:
+    tags = [t for t in cell.metadata.get("tags", []) if t != PROSE_TAG]
+    jupyter = {k: v for k, v in cell.metadata.get("jupyter", {}).items() if k != "source_hidden"}
+    if cell.cell_type == "code" and is_prose(cell.source):
+        tags.append(PROSE_TAG)
+        jupyter["source_hidden"] = True
+    for key, value in (("tags", tags), ("jupyter", jupyter)):
+        if value:
+            cell.metadata[key] = value
+        else:
+            cell.metadata.pop(key, None)
+
+
 def tag_notebook(nb: nbformat.NotebookNode, points: dict[int, int]) -> nbformat.NotebookNode:
     """``nb`` with nbgrader metadata on its setup, exercise and check cells, and the hidden test
     line in each check cell (a new object). ``points``: ``{exercise: points}`` of its checks module.
@@ -195,6 +231,7 @@ def tag_notebook(nb: nbformat.NotebookNode, points: dict[int, int]) -> nbformat.
         cell.metadata.pop("nbgrader", None)
         cell.metadata.pop("editable", None)
         cell.metadata.pop("deletable", None)
+        _mark_prose(cell)
         if cell.cell_type != "code":
             continue
         first_code = index if first_code is None else first_code
