@@ -34,7 +34,8 @@ screenshots: $(VENV)/.installed-test
 # Extra flags in DEMO_ARGS, e.g. `make demo DEMO_ARGS="--port=8866 --no-browser"`.
 DEMO_ARGS ?=
 demo: $(VENV)/.installed-test
-	JUPYTER_PATH="$(CURDIR)/share/jupyter" $(BIN)/voila --template=presenter --preheat_kernel=True \
+	JUPYTER_PATH="$(CURDIR)/share/jupyter" JUPYTER_CONFIG_PATH="$(CURDIR)/share/jupyter/config" \
+		$(BIN)/voila --template=presenter --preheat_kernel=True \
 		demos $(DEMO_ARGS)
 
 # The static site: the README and the solved notebooks (saved outputs, not re-run) as HTML pages,

@@ -97,7 +97,8 @@ def lab(demo_env, demo_root, chromium) -> Server:
 @pytest.fixture(scope="session")
 def voila(demo_env, demo_root, chromium) -> Server:
     """A Voila server for the demo notebooks, as ``make demo`` starts it (stopped by its PID)."""
-    env = dict(demo_env, JUPYTER_PATH=str(ROOT / "share" / "jupyter"))  # the presenter template
+    env = dict(demo_env, JUPYTER_PATH=str(ROOT / "share" / "jupyter"),  # the presenter template
+               JUPYTER_CONFIG_PATH=str(ROOT / "share" / "jupyter" / "config"))  # and its voila.json
     args = ["-m", "voila", "--no-browser", "--template=presenter", "--preheat_kernel=True", str(demo_root)]
     with start_server(args, env, ready_path="/voila/tree", token_flag="--token",
                       ip_flag="--Voila.ip") as server:
