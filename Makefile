@@ -31,9 +31,11 @@ screenshots: $(VENV)/.installed-test
 	VAE_COURSE_FAST=0 VAE_COURSE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -m browser tests/browser
 
 # Presenter mode: the demos in demos/ served by Voila without code, offline, kernels started ahead.
-# Extra flags in DEMO_ARGS, e.g. `make demo DEMO_ARGS="--port=8866 --no-browser"`.
+# The demos' two models are trained (or found in the cache) first, so that a room never watches a
+# progress bar. Extra flags in DEMO_ARGS, e.g. `make demo DEMO_ARGS="--port=8866 --no-browser"`.
 DEMO_ARGS ?=
 demo: $(VENV)/.installed-test
+	$(BIN)/python -m vae_course.demos.presenter
 	JUPYTER_PATH="$(CURDIR)/share/jupyter" JUPYTER_CONFIG_PATH="$(CURDIR)/share/jupyter/config" \
 		$(BIN)/voila --template=presenter --preheat_kernel=True \
 		demos $(DEMO_ARGS)

@@ -89,3 +89,10 @@ def test_make_lab_serves_notebooks_and_solutions_and_starts_as_root():
     recipe = " ".join(_make_dry_run("lab").split())
     assert "--ServerApp.root_dir=." in recipe and "--LabApp.default_url=/lab/tree/notebooks" in recipe
     assert ("--allow-root" in recipe) == (os.getuid() == 0)
+
+
+def test_make_demo_prepares_the_demos_models_before_voila_serves_them():
+    lines = [line for line in _make_dry_run("demo").splitlines() if line.strip()]
+    prepare = next(i for i, line in enumerate(lines) if "-m vae_course.demos.presenter" in line)
+    serve = next(i for i, line in enumerate(lines) if "voila" in line and "--template=presenter" in line)
+    assert prepare < serve, "a room would watch the digit mixer train"
