@@ -32,6 +32,7 @@ def test_the_reference_solution_passes(capsys):
     lambda x: x / 255,  # true division of a uint8 tensor gives float32 already
     lambda x: x.to(torch.float32).div(255.0),
     lambda x: torch.from_numpy(x.numpy().astype(np.float32) / np.float32(255)),
+    lambda x: x.float() * (1 / 255),  # one rounding step away from / 255 in about half the values
 ])
 def test_other_right_answers_pass(answer):
     assert ex1.check(answer)
@@ -83,3 +84,11 @@ def test_the_cases_cover_the_edges_and_both_shapes():
 def test_the_exercise_matches_the_notebook_cell():
     assert (ex1.number, ex1.title) == (1, "scale raw images to [0, 1]")
     assert len(ex1.hints) >= 2
+
+
+def test_multiplying_by_one_over_255_passes_though_its_floats_differ_from_dividing():
+    every_value = torch.arange(256, dtype=torch.uint8).reshape(1, 16, 16)
+    divided, multiplied = every_value.float() / 255, every_value.float() * (1 / 255)
+    assert not torch.equal(divided, multiplied)  # notebook 00 compares with a tolerance for this reason
+    assert torch.allclose(divided, multiplied, rtol=0, atol=1e-6)
+    assert ex1.check(lambda x: x.float() * (1 / 255))
