@@ -117,6 +117,7 @@ class Prose(HTMLParser):
     """The text a reader sees of one page, outside code, scripts and the math MathJax typesets."""
 
     SKIP = {"pre", "code", "script", "style", "textarea"}
+    VOID = {"br", "img", "hr", "meta", "link", "input", "wbr"}  # no end tag
 
     def __init__(self, path: Path):
         super().__init__()
@@ -125,13 +126,13 @@ class Prose(HTMLParser):
         self.feed(path.read_text(encoding="utf-8"))
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("br", "img", "hr", "meta", "link", "input", "wbr"):
+        if tag in self.VOID:
             return
         classes = (dict(attrs).get("class") or "").split()
         self.stack.append(tag in self.SKIP or "math" in classes)
 
     def handle_endtag(self, tag):
-        if tag not in ("br", "img", "hr", "meta", "link", "input", "wbr") and self.stack:
+        if tag not in self.VOID and self.stack:
             self.stack.pop()
 
     def handle_data(self, data):
