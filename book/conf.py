@@ -31,7 +31,11 @@ html_theme = "sphinx_book_theme"
 html_title = "VAE course"
 html_theme_options = {"show_toc_level": 2, "use_download_button": False}
 html_static_path = []
+# the theme's light/dark switch starts from the reader's system setting (left empty, the theme logs
+# "Got invalid theme mode" to the console on every page)
+html_context = {"default_mode": "auto"}
 html_show_sourcelink = False
+html_favicon = "favicon.svg"  # without one, a browser asks the server for /favicon.ico (a 404)
 
 # MathJax 2 from the jupyter-server-mathjax package, copied next to the pages (see setup below)
 MATHJAX = Path(jupyter_server_mathjax.__file__).parent / "static"
@@ -40,9 +44,21 @@ mathjax2_config = {"tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [[
                                "processEscapes": True,
                                # MyST marks notebooks ignore and the math spans "math"
                                "processClass": "tex2jax_process|mathjax_process|math|output_area"},
-                   # the package ships the STIX-Web fonts only
+                   # the package ships the STIX-Web fonts only. HTML-CSS's blank probe font points at
+                   # about:blank (a console error in Chromium): a local() font fails without a request
                    "HTML-CSS": {"availableFonts": ["STIX-Web"], "preferredFont": "STIX-Web",
-                                "webFont": "STIX-Web", "imageFont": None}}
+                                "webFont": "STIX-Web", "imageFont": None,
+                                "styles": {"@font-face": {"font-family": "MathJax_Blank",
+                                                          "src": "local('MathJax_Blank')"}}},
+                   # the hidden MathML for screen readers (AssistiveMML) takes NativeMML's styles, which
+                   # ask for TeX .otf web fonts the package does not ship (404s): local fonts only
+                   "NativeMML": {"styles": {
+                       **{f'[class="MJX-tex-{v}"]': {"font-family": "MathJax_Caligraphic"}
+                          for v in ("caligraphic", "caligraphic-bold", "oldstyle", "oldstyle-bold")},
+                       **{f'[mathvariant="{v}"]': {"font-family": family} for v, family in (
+                           ("double-struck", "MathJax_AMS"), ("script", "MathJax_Script"),
+                           ("bold-script", "MathJax_Script"), ("fraktur", "MathJax_Fraktur"),
+                           ("bold-fraktur", "MathJax_Fraktur"))}}}}
 
 
 def _copy_mathjax(app, exception):
