@@ -75,10 +75,10 @@ bench-grader: $(VENV)/.installed-lab
 # course in fast mode (about 15 minutes on 2 cores). bench-course: every solution notebook in fast
 # mode and in full mode from a cold model cache, and nothing else (about half an hour).
 bench: $(VENV)/.installed-lab
-	$(BIN)/python -m vae_course.bench
+	$(BIN)/python -m vae_course.bench --page docs/benchmark.md
 
 bench-course: $(VENV)/.installed-lab
-	$(BIN)/python -m vae_course.bench --course-only
+	$(BIN)/python -m vae_course.bench --course-only --page docs/benchmark.md
 
 clean-cache:
 	rm -rf .cache

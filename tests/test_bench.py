@@ -1,9 +1,13 @@
+import json
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
 from vae_course import bench
 from vae_course.bench import Row, table
+from vae_course.bench import page as bench_page
 from vae_course.data import data_root
 
 
@@ -60,3 +64,58 @@ def test_tiny_benchmark_prints_one_table_with_all_three_parts_and_ratios_from_it
     assert throughput.baseline > 0 and throughput.course > 0
     nll = next(row for row in rows if "log p(x)" in row.measure)
     assert nll.baseline == bench.BURDA_2016_NLL and nll.course > 0
+
+
+# ------------------------------------------------------------------ the benchmark page is the run
+
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "benchmark.md"
+
+
+def test_the_benchmark_page_shows_what_its_record_renders():
+    assert bench_page.stale_blocks(PAGE) == [], (
+        "docs/benchmark.md differs from docs/benchmark.json: rerun `make bench` / `make bench-course`, "
+        "or undo the edit inside a generated block")
+    record = json.loads(bench_page.record_path(PAGE).read_text(encoding="utf-8"))
+    assert set(record) == set(bench_page.NAMES)
+    course = record["course"]["modes"]
+    assert len(course) == 2 and all(len(m["per_notebook"]) == 10 for m in course.values())
+
+
+def test_an_edit_inside_a_block_is_caught_and_a_save_rewrites_only_the_blocks(tmp_path):
+    page = tmp_path / "benchmark.md"
+    page.write_text(PAGE.read_text(encoding="utf-8"), encoding="utf-8")
+    shutil.copy(bench_page.record_path(PAGE), bench_page.record_path(page))
+    edited = page.read_text(encoding="utf-8").replace("| ≥ 3× |", "| ≥ 2× |", 1)
+    page.write_text(edited, encoding="utf-8")
+    assert bench_page.stale_blocks(page) == ["main"]
+    course = json.loads(bench_page.record_path(PAGE).read_text(encoding="utf-8"))["course"]
+    course = dict(course, date="1 January 2027")
+    bench_page.save(page, {"course": course})
+    text = page.read_text(encoding="utf-8")
+    assert bench_page.stale_blocks(page) == []
+    assert "1 January 2027" in bench_page.block(text, "course")
+    outside = [bench_page.block(PAGE.read_text(encoding="utf-8"), n) for n in bench_page.NAMES]
+    for name, original in zip(bench_page.NAMES, outside):
+        text = text.replace(bench_page.block(text, name), original)
+    assert text == PAGE.read_text(encoding="utf-8"), "the prose around the blocks changed"
+
+
+def test_a_page_without_the_markers_is_an_error_not_a_silent_append(tmp_path):
+    page = tmp_path / "benchmark.md"
+    page.write_text("# no blocks here\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no block"):
+        bench_page.save(page, {"main": {"date": "d", "machine": "m", "table": "| t |", "details": []}})
+    assert not bench_page.record_path(page).exists()
+
+
+@pytest.mark.skipif(not (data_root() / "MNIST" / "raw").is_dir(), reason="MNIST not available")
+def test_a_tiny_run_with_page_writes_its_table_into_the_page(tmp_path, capsys):
+    page = tmp_path / "benchmark.md"
+    page.write_text(PAGE.read_text(encoding="utf-8"), encoding="utf-8")
+    shutil.copy(bench_page.record_path(PAGE), bench_page.record_path(page))
+    bench.main(["--tiny", "--cpu-only", "--parts", "1", "--page", str(page)])
+    out = capsys.readouterr().out
+    shown = bench_page.block(page.read_text(encoding="utf-8"), "main")
+    printed_table = "\n".join(line for line in out.splitlines() if line.startswith("|"))
+    assert printed_table in shown and bench_page.today() in shown
+    assert bench_page.stale_blocks(page) == []

@@ -18,9 +18,11 @@ import argparse
 import os
 import platform
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
+from . import page
 from .best import best_vae
 from .course import run_course
 from .quality import baseline_time_to, course_time_to, notebook_recipe
@@ -214,18 +216,20 @@ def best_vae_rows(device: str, tiny: bool) -> tuple[list[Row], str]:
                   f"{best['eval_seconds']:.0f} s")
 
 
-def course_rows(full: bool) -> tuple[list[Row], list[str]]:
-    """Part 4: the whole course in fast mode, and in full mode from a cold cache when ``full``."""
-    rows, details = [], []
+def course_rows(full: bool) -> tuple[list[Row], list[str], dict[str, dict]]:
+    """Part 4: the whole course in fast mode, and in full mode from a cold cache when ``full``; the
+    rows, the lines of details and ``{mode: run_course's result}``."""
+    rows, details, results = [], [], {}
     for fast in (True, False) if full else (True,):
         result = run_course(fast)
         mode = "fast mode (`VAE_COURSE_FAST=1`)" if fast else "full mode, cold model cache"
+        results[mode] = result
         failed = f", failed: {', '.join(result['failed'])}" if result["failed"] else ""
         rows.append(Row(4, f"every solution notebook, {mode}, seconds", None, result["seconds"],
                         better="lower", compare=False, target=300 if fast else None,
                         course_note=f" s{failed}"))
         details.append(f"{mode}: " + ", ".join(f"{k} {v:.0f} s" for k, v in result["per_notebook"].items()))
-    return rows, details
+    return rows, details, results
 
 
 def main(argv=None) -> list[Row]:
@@ -240,23 +244,35 @@ def main(argv=None) -> list[Row]:
     parser.add_argument("--parts", default="1,2,3,4",
                         help="which parts to run, e.g. --parts 1,2 (default: all four)")
     parser.add_argument("--cpu-only", action="store_true", help="do not run parts 1-3 on CUDA too")
+    parser.add_argument("--page", type=Path, default=None,
+                        help="write this run into the benchmark page (docs/benchmark.md, as make bench "
+                             "does) and its record beside it (docs/benchmark.json); see bench/page.py")
     args = parser.parse_args(argv)
 
     parts = {int(p) for p in args.parts.split(",")}
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() and not args.cpu_only else [])
-    rows, details = [], []
+    rows, details, notebooks = [], [], {}
     for device in devices if not args.course_only else []:
         r, d = device_rows(device, args.tiny, parts)
         rows += r
         details.append(d)
     if 4 in parts and not (args.tiny or args.no_notebooks):
-        r, d = course_rows(args.course or args.course_only)
+        r, d, notebooks = course_rows(args.course or args.course_only)
         rows += r
         details += d
     rows.sort(key=lambda row: row.part)
     print(f"Machine: {machine()}")
     print(table(rows))
     print("\n".join(details))
+    if args.page is not None:
+        runs = {}
+        if not args.course_only:
+            runs["main"] = {"date": page.today(), "machine": machine(), "table": table(rows),
+                            "details": details}
+        if len(notebooks) == 2:  # fast and full mode
+            runs["course"] = {"date": page.today(), "machine": machine(), "modes": notebooks}
+        page.save(args.page, runs)
+        print(f"wrote {args.page} and {page.record_path(args.page)}")
     return rows
 
 
