@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy.spatial import cKDTree
 
-from vae_course.reduction import PCA, knn_accuracy, knn_predict
+from vae_course.reduction import PCA, fit_pca, knn_accuracy, knn_predict
 
 
 def data(n=300, seed=0):
@@ -18,7 +18,7 @@ def data(n=300, seed=0):
 
 def test_pca_directions_and_variances_match_the_covariance_eigenvectors():
     x = data()
-    pca = PCA.fit(x, d=5)
+    pca = fit_pca(x, d=5)
     X = x.reshape(len(x), -1).double().numpy()
     values, vectors = np.linalg.eigh(np.cov(X, rowvar=False))
     top = vectors[:, ::-1][:, :5].T
@@ -30,9 +30,9 @@ def test_pca_directions_and_variances_match_the_covariance_eigenvectors():
 
 def test_pca_codes_are_nested_and_reconstruction_error_is_the_discarded_variance():
     x = data()
-    full = PCA.fit(x, d=20)
+    full = fit_pca(x, d=20)
     assert torch.allclose(full.truncate(3).encode(x), full.encode(x)[:, :3], atol=1e-5)
-    pca = PCA.fit(x, d=5)
+    pca = fit_pca(x, d=5)
     X = x.reshape(len(x), -1)
     x_hat = (pca.encode(x) @ pca.components + pca.mean)  # unclipped, to compare with the variances
     sse = ((x_hat - X) ** 2).sum(1).mean().item()
@@ -59,8 +59,17 @@ def test_knn_agrees_with_scipys_kdtree_and_breaks_ties_by_the_nearest():
 
 def test_bad_shapes_get_clear_errors():
     with pytest.raises(ValueError, match="d must lie"):
-        PCA.fit(data(10), d=50)
+        fit_pca(data(10), d=50)
     with pytest.raises(ValueError, match="codes of shape"):
-        PCA.fit(data(), d=3).decode(torch.zeros(2, 4))
+        fit_pca(data(), d=3).decode(torch.zeros(2, 4))
     with pytest.raises(ValueError, match="labels"):
         knn_predict(torch.zeros(5, 2), torch.zeros(4, dtype=torch.long), torch.zeros(1, 2))
+
+
+def test_a_pca_made_from_a_mean_and_directions_codes_like_the_fitted_one():
+    x = data()
+    fitted = fit_pca(x, d=5)
+    made = PCA(mean=fitted.mean, components=fitted.components)  # as notebook 08 builds it
+    assert torch.equal(made.encode(x), fitted.encode(x))
+    assert made.truncate(2).explained_variance is None and made.truncate(2).d == 2
+    assert torch.equal(fitted.truncate(2).explained_variance, fitted.explained_variance[:2])

@@ -121,7 +121,7 @@ def _kept_code(notebook, inventory) -> set[str]:
 
 def _package_without(stubbed):
     """:func:`_code` of the repository's package without the objects ``stubbed`` names
-    (``models.AE``, ``reduction.PCA.fit``): what the release may share with them without leaking
+    (``models.AE``, ``reduction.fit_pca``): what the release may share with them without leaking
     them."""
     trees = []
     for path in sorted(release.PACKAGE.rglob("*.py")):

@@ -39,7 +39,7 @@ ANSWERS: dict[tuple[str, int], tuple[str, ...]] = {
     ("nb06", 3): (),  # style transfer: a few lines of the notebook
     ("nb07", 1): ("evaluate.log_px", "evaluate.iw_bound"),
     ("nb07", 2): ("evaluate.fit_posterior",),
-    ("nb08", 1): ("reduction.PCA.fit",),
+    ("nb08", 1): ("reduction.fit_pca",),
     ("nb08", 2): ("corruption.psnr",),
     ("nb08", 3): (),  # inpainting from the prior: the notebook's own function, not in the package
     ("nb09", 1): ("perceptual.sharpness",),

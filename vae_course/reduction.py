@@ -1,6 +1,6 @@
 """Dimensionality reduction's yardsticks: PCA, and k-nearest-neighbour accuracy on codes (notebook 08).
 
-    pca = PCA.fit(x_train, d=20)     # one SVD of the centred training images
+    pca = fit_pca(x_train, d=20)     # one SVD of the centred training images
     z = pca.encode(x_test)           # (N, 20) codes
     x_hat = pca.decode(z)            # (N, 1, 28, 28) reconstructions, linear in z
     knn_accuracy(z_train, y_train, z_test, y_test, k=5)
@@ -18,27 +18,17 @@ from .models import X_SHAPE, flatten_images
 
 @dataclass
 class PCA:
-    """The top ``d`` principal directions of a set of images.
+    """The top ``d`` principal directions of a set of images: :func:`fit_pca` finds them, and so does
+    notebook 08's exercise 1 (``pca_directions``, whose mean and directions make a ``PCA``).
 
     mean: ``(784,)`` the mean image. components: ``(d, 784)`` orthonormal rows, the directions of
-    largest variance first. explained_variance: ``(d,)`` the variance along each (per image).
+    largest variance first. explained_variance: ``(d,)`` the variance along each (per image), when
+    known.
     """
 
     mean: torch.Tensor
     components: torch.Tensor
-    explained_variance: torch.Tensor
-
-    @classmethod
-    def fit(cls, x: torch.Tensor, d: int) -> "PCA":
-        """Principal directions of images ``(N, 1, 28, 28)`` (or ``(N, 784)``) by an SVD of the
-        centred data, in float64 (the float32 Gram matrix of 60 000 images loses digits)."""
-        X = flatten_images(x).double()
-        if not 1 <= d <= min(X.shape):
-            raise ValueError(f"d must lie in 1..{min(X.shape)} for {len(X)} images, got {d}.")
-        mean = X.mean(dim=0)
-        _, S, Vh = torch.linalg.svd(X - mean, full_matrices=False)  # Vh: (min(N, 784), 784)
-        return cls(mean=mean.float(), components=Vh[:d].float(),
-                   explained_variance=(S[:d] ** 2 / (len(X) - 1)).float())
+    explained_variance: torch.Tensor | None = None
 
     @property
     def d(self) -> int:
@@ -59,7 +49,20 @@ class PCA:
         """The same PCA keeping only its first ``d`` directions (PCA's codes are nested)."""
         if not 1 <= d <= self.d:
             raise ValueError(f"d must lie in 1..{self.d}, got {d}.")
-        return PCA(self.mean, self.components[:d], self.explained_variance[:d])
+        variance = None if self.explained_variance is None else self.explained_variance[:d]
+        return PCA(self.mean, self.components[:d], variance)
+
+
+def fit_pca(x: torch.Tensor, d: int) -> PCA:
+    """Principal directions of images ``(N, 1, 28, 28)`` (or ``(N, 784)``) by an SVD of the centred
+    data, in float64 (the float32 Gram matrix of 60 000 images loses digits)."""
+    X = flatten_images(x).double()
+    if not 1 <= d <= min(X.shape):
+        raise ValueError(f"d must lie in 1..{min(X.shape)} for {len(X)} images, got {d}.")
+    mean = X.mean(dim=0)
+    _, S, Vh = torch.linalg.svd(X - mean, full_matrices=False)  # Vh: (min(N, 784), 784)
+    return PCA(mean=mean.float(), components=Vh[:d].float(),
+               explained_variance=(S[:d] ** 2 / (len(X) - 1)).float())
 
 
 def knn_predict(z_train: torch.Tensor, y_train: torch.Tensor, z_test: torch.Tensor, k: int = 5,
