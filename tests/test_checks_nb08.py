@@ -37,10 +37,23 @@ def test_pca_directions_pass_whatever_their_signs_or_the_route_to_them():
     (_svd_variant(centre=False), "not centred"),
     (_svd_variant(smallest=True), "last d directions"),
     (_svd_variant(rows_of_u=True), "columns of U"),
+    (_svd_variant(reversed_order=True), "reverse order"),
 ])
 def test_pca_mistakes_are_named(answer, named):
     result = ex1.evaluate(answer)
     assert result.status == FAILED and named in result.message
+
+
+def test_pca_directions_from_eigh_left_in_its_ascending_order_fail_and_are_named():
+    # the top d eigenvectors, smallest first: the right subspace, the wrong order (notebook 08
+    # truncates its PCA to the first rows, so this order would give it the wrong small codes)
+    def eigh_ascending(X, d):
+        mean = X.mean(0)
+        values, vectors = torch.linalg.eigh(torch.cov((X - mean).T.double()))
+        return mean, vectors[:, -d:].T.float()
+
+    result = ex1.evaluate(eigh_ascending)
+    assert result.status == FAILED and "reverse order" in str(result)
 
 
 def test_pca_that_is_not_orthonormal_fails_even_in_the_right_subspace():

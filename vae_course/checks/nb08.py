@@ -32,12 +32,14 @@ def _pca_reference(X, d):
     return torch.from_numpy(mean).float(), torch.from_numpy(components).float()
 
 
-def _svd_variant(centre=True, smallest=False, rows_of_u=False):
+def _svd_variant(centre=True, smallest=False, rows_of_u=False, reversed_order=False):
     def pca_directions(X, d):
         mean = X.mean(dim=0)
         U, S, Vh = torch.linalg.svd(X - mean if centre else X, full_matrices=False)
         if rows_of_u:
             return mean, U[:, :d].T
+        if reversed_order:
+            return mean, Vh[:d].flip(0)
         return mean, (Vh[-d:] if smallest else Vh[:d])
     return pca_directions
 
@@ -60,6 +62,10 @@ def _compare_pca(got, expected):
     e = e_comps.double()
     if not torch.allclose(c.T @ c, e.T @ e, atol=1e-4):
         return "the rows span another subspace than the top principal directions"
+    cosines = (c * e).sum(dim=1).abs()  # |cos| between your row i and the i-th direction (sign is free)
+    if not torch.allclose(cosines, torch.ones_like(cosines), atol=1e-3):
+        return ("the rows are the top directions but not in order: row 0 must be the direction of "
+                "largest spread, row 1 the next, ... (truncating to fewer directions keeps the first rows)")
     return None
 
 
@@ -105,6 +111,9 @@ ex1 = FunctionExercise(
         Mistake("It looks like you kept the last d directions: torch.linalg.svd sorts the singular "
                 "values from largest to smallest, so the top directions are the first rows of Vh.",
                 like=_svd_variant(smallest=True)),
+        Mistake("It looks like your directions come in reverse order, smallest spread first (as "
+                "torch.linalg.eigh sorts its eigenvalues): put the largest first, as the SVD does.",
+                like=_svd_variant(reversed_order=True)),
         Mistake("It looks like you took columns of U: those are the images' coordinates (N of them), "
                 "the directions in pixel space are the rows of Vh.",
                 when=lambda got, expected: torch.is_tensor(got[1]) and got[1].shape[1] != 784),
