@@ -1,6 +1,7 @@
 """The course's numbers, measured side by side in one process: ``python -m vae_course.bench``.
 
-Prints one Markdown table (pasted into the README's "Numbers" section) with four parts:
+Prints one Markdown table with four parts (``--page docs/benchmark.md``, as ``make bench`` runs it,
+also writes it into that page and its record: :mod:`.page`):
 
 1. training throughput of the 784-400-20 VAE, pytorch/examples' pipeline against ``train.fit``, and
    the arithmetic efficiency against a measured matmul peak (:mod:`.throughput`);
