@@ -124,17 +124,84 @@ def test_the_same_recipe_trains_the_same_weights_whatever_ran_before(tmp_path, m
     assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
 
 
-def test_a_custom_loss_must_be_named_in_the_recipe(tmp_path, monkeypatch):
+def test_a_custom_loss_is_named_in_the_recipe_unless_it_stands_in_for_a_course_loss(tmp_path, monkeypatch):
     monkeypatch.setenv("VAE_COURSE_CACHE", str(tmp_path))
 
     def my_loss(model, x, y=None):
         return ae_loss(model, x, y)
 
-    with pytest.raises(ValueError, match="names the loss 'ae'"):
-        load_or_train(lambda: AE(2, (8,)), TINY, loss_fn=my_loss, device="cpu", progress=False)
+    with pytest.raises(ValueError, match="names the loss 'mine'"):
+        load_or_train(lambda: AE(2, (8,)), dataclasses.replace(TINY, loss="mine"), loss_fn=my_loss,
+                      device="cpu", progress=False)
     _, h = load_or_train(lambda: AE(2, (8,)), dataclasses.replace(TINY, loss="my_loss"), loss_fn=my_loss,
                          device="cpu", progress=False)
     assert len(h.train_loss) == 1
+    _, h = load_or_train(lambda: AE(2, (8,)), TINY, loss_fn=my_loss, device="cpu", progress=False)
+    assert not h.loaded  # my_loss stands in for the recipe's "ae" ...
+    _, h = load_or_train(lambda: AE(2, (8,)), TINY, device="cpu", progress=False)
+    assert h.loaded  # ... and computes what the course's ae_loss computes, so the file is shared
+
+
+def test_beta_reaches_a_custom_loss_that_takes_it():
+    def takes_beta(model, x, y=None, beta=1.0):
+        return beta * ae_loss(model, x, y)
+
+    def no_beta(model, x, y=None):
+        return ae_loss(model, x, y)
+
+    recipe = dataclasses.replace(TINY, beta=3.0)
+    model, x = AE(2, (8,)), torch.rand(4, 1, 28, 28)
+    torch.testing.assert_close(recipe.loss_fn(takes_beta)(model, x), 3.0 * ae_loss(model, x))
+    with pytest.raises(ValueError, match="takes no beta argument"):
+        recipe.loss_fn(no_beta)
+
+
+def test_a_cached_file_is_handed_back_only_to_a_model_and_loss_that_compute_what_trained_it(
+        tmp_path, monkeypatch, capsys):
+    """The key names the class and its weights' shapes, so a learner's class with the package's
+    layers finds the package's file: it is used only if the probe loss agrees."""
+    monkeypatch.setenv("VAE_COURSE_CACHE", str(tmp_path))
+
+    class AEWithSwappedHalves(AE):  # the same layers, another computation
+        def encode(self, x):
+            return -super().encode(x)
+
+    AEWithSwappedHalves.__name__ = "AE"
+    trained, _ = load_or_train(lambda: AE(2, (8,)), TINY, device="cpu", progress=False)
+
+    class Learners(torch.nn.Module):  # no .config, the package's layer names and shapes
+        def __init__(self):
+            super().__init__()
+            reference = AE(2, (8,))
+            self.encoder, self.decoder = reference.encoder, reference.decoder
+
+        def forward(self, x):
+            z = self.encoder(x.reshape(len(x), 784))
+            return torch.sigmoid(self.decoder(z)).reshape(len(x), 1, 28, 28), z
+
+    Learners.__name__ = "AE"
+    same, h = load_or_train(Learners, TINY, device="cpu", progress=False)
+    assert h.loaded and all(torch.equal(a, b) for a, b in zip(same.state_dict().values(),
+                                                               trained.state_dict().values()))
+    capsys.readouterr()
+    _, h = load_or_train(lambda: AEWithSwappedHalves(2, (8,)), TINY, device="cpu", progress=False)
+    assert not h.loaded and "on the probe images" in capsys.readouterr().out
+
+    def twice(model, x, y=None):
+        return 2 * ae_loss(model, x, y)
+
+    _, h = load_or_train(lambda: AE(2, (8,)), TINY, loss_fn=twice, device="cpu", progress=False)
+    assert not h.loaded and "on the probe images" in capsys.readouterr().out
+
+
+def test_the_probe_leaves_the_random_state_alone():
+    model = VAE(2, (8,))
+    before = torch.get_rng_state()
+    from vae_course.checkpoints import probe_loss
+    from vae_course.losses import vae_loss
+    a = probe_loss(model, vae_loss, TINY, "cpu")
+    assert torch.equal(torch.get_rng_state(), before)
+    assert a == probe_loss(model, vae_loss, TINY, "cpu")
 
 
 def _tamper(path, **changes):

@@ -11,9 +11,11 @@ Writes go to a temporary file in the same folder that is renamed into place, so 
 never leaves a half-written checkpoint behind.
 """
 
+import copy
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -53,13 +55,18 @@ def save_checkpoint(path, model: torch.nn.Module, metadata: dict | None = None) 
     if not hasattr(model, "config"):
         raise ValueError(f"{type(model).__name__} has no .config (its constructor arguments): "
                          "the course's models keep one so that a checkpoint can rebuild them.")
-    path = Path(path)
+    return _save(Path(path), model, metadata)
+
+
+def _save(path: Path, model: torch.nn.Module, metadata: dict | None) -> Path:
+    """Write the checkpoint atomically; a model without ``.config`` is saved with an empty one (it
+    can be loaded back only into a model built by its own class, as ``load_or_train`` does)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FORMAT,
         "version": VERSION,
         "model_class": type(model).__name__,
-        "config": dict(model.config),
+        "config": dict(getattr(model, "config", {})),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "metadata": dict(metadata or {}),
     }
@@ -75,21 +82,8 @@ def save_checkpoint(path, model: torch.nn.Module, metadata: dict | None = None) 
     return path
 
 
-def load_checkpoint(path, model_cls=None, config: dict | None = None, device=None):
-    """Load a checkpoint; returns ``(model, metadata)`` with the model in eval mode.
-
-    Args:
-        path: the file.
-        model_cls: the class expected (default: looked up by name among AE, VAE, CVAE).
-        config: when given, the checkpoint's config must equal it (else CheckpointError).
-        device: where to put the model (default CPU).
-
-    Raises:
-        FileNotFoundError: no such file.
-        CheckpointError: not a checkpoint of this course, a corrupt file, another architecture,
-            or weights that do not fit the architecture.
-    """
-    path = Path(path)
+def _read(path: Path) -> tuple[str, dict, dict, dict]:
+    """``(model_class, config, state_dict, metadata)`` of a checkpoint file, checked to be ours."""
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}.")
     try:
@@ -110,6 +104,34 @@ def load_checkpoint(path, model_cls=None, config: dict | None = None, device=Non
     if not isinstance(metadata, dict):
         raise CheckpointError(f"{path} is damaged: its metadata is a {type(metadata).__name__}, "
                               "not a dict. Delete it and retrain.")
+    return name, saved_config, state_dict, metadata
+
+
+def _load_weights(model: torch.nn.Module, state_dict: dict, path: Path, what: str) -> None:
+    try:
+        model.load_state_dict(state_dict)
+    except RuntimeError as exc:
+        details = [line.strip() for line in str(exc).splitlines() if line.strip()][1:4]
+        raise CheckpointError(f"{path}: the weights do not fit a {what}: "
+                              + "; ".join(details or [str(exc).strip()])) from None
+
+
+def load_checkpoint(path, model_cls=None, config: dict | None = None, device=None):
+    """Load a checkpoint; returns ``(model, metadata)`` with the model in eval mode.
+
+    Args:
+        path: the file.
+        model_cls: the class expected (default: looked up by name among AE, VAE, CVAE).
+        config: when given, the checkpoint's config must equal it (else CheckpointError).
+        device: where to put the model (default CPU).
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointError: not a checkpoint of this course, a corrupt file, another architecture,
+            or weights that do not fit the architecture.
+    """
+    path = Path(path)
+    name, saved_config, state_dict, metadata = _read(path)
     if model_cls is None:
         if name not in MODELS:
             raise CheckpointError(f"{path} holds a {name}; pass its class as model_cls to load it.")
@@ -124,12 +146,7 @@ def load_checkpoint(path, model_cls=None, config: dict | None = None, device=Non
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: a {name} cannot be built from the saved config "
                               f"{saved_config} ({exc}).") from None
-    try:
-        model.load_state_dict(state_dict)
-    except RuntimeError as exc:
-        details = [line.strip() for line in str(exc).splitlines() if line.strip()][1:4]
-        raise CheckpointError(f"{path}: the weights do not fit a {name}({saved_config}): "
-                              + "; ".join(details or [str(exc).strip()])) from None
+    _load_weights(model, state_dict, path, f"{name}({saved_config})")
     model.to(device or "cpu").eval()
     return model, metadata
 
@@ -143,16 +160,46 @@ def _normalize(value):
     return value
 
 
-def recipe_key(model: torch.nn.Module, recipe) -> str:
-    """The cache file name of ``model`` (its class and config) trained by ``recipe``.
+def architecture(model: torch.nn.Module) -> list[list]:
+    """``[[name, shape], ...]`` of ``model``'s weights and buffers: what a checkpoint must fit."""
+    return [[name, list(tensor.shape)] for name, tensor in model.state_dict().items()]
 
-    A readable prefix and a hash of everything: ``VAE-vae-3f2a9c1b07de``. Any change to the
-    architecture or to any field of the recipe gives another name, so another file.
+
+def recipe_key(model: torch.nn.Module, recipe) -> str:
+    """The cache file name of ``model`` (its class name and the shapes of its weights) trained by
+    ``recipe``: a readable prefix and a hash of everything, e.g. ``VAE-vae-3f2a9c1b07de``.
+
+    Any change to the architecture or to any field of the recipe gives another name, so another
+    file. The key names the class and its weights' shapes, not its constructor arguments, so your
+    own ``VAE`` of notebook 05, whose layers are those of ``models.VAE``, shares the package's cached
+    file; ``load_or_train`` hands it back only if your class computes the same loss with it.
     """
-    what = {"model_class": type(model).__name__, "config": _normalize(dict(model.config)),
+    what = {"model_class": type(model).__name__, "architecture": architecture(model),
             "recipe": _normalize(dataclasses.asdict(recipe))}
     digest = hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:12]
     return f"{type(model).__name__}-{recipe.loss}-{digest}"
+
+
+PROBE_IMAGES = 64
+
+
+def probe_loss(model: torch.nn.Module, objective, recipe, device) -> float:
+    """The objective on 64 fixed test images, with a fixed seed for any sampling: a fingerprint of
+    what a model and a loss compute together. The global random state is left as it was."""
+    x, y = recipe.test_data()
+    pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:PROBE_IMAGES]
+    was_training = model.training
+    model.to(device).eval()
+    cuda = [torch.cuda.current_device()] if torch.device(device).type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda), torch.no_grad():
+        torch.manual_seed(0)
+        value = float(objective(model, x[pick].to(device), y[pick].to(device)))
+    model.train(was_training)
+    return value
+
+
+def _same(a: float, b) -> bool:
+    return isinstance(b, float) and math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-5)
 
 
 def load_or_train(build_model, recipe, loss_fn=None, *, retrain: bool = False, device=None,
@@ -160,13 +207,13 @@ def load_or_train(build_model, recipe, loss_fn=None, *, retrain: bool = False, d
     """Load the model that ``recipe`` trains from the cache, or train it by the recipe and cache it.
 
     Args:
-        build_model: ``() -> model``, a fresh untrained model of the course (it has a ``.config``).
+        build_model: ``() -> model``, a fresh untrained model: one of the package's, or your own
+            class (it needs no ``.config``).
         recipe: a :class:`vae_course.train.Recipe`: data, binarization, loss, beta, epochs, batch size,
-            learning rate, seed. The cache file is keyed on the recipe *and* the model's config, and the
-            file must say it was trained by this very recipe, so a model trained another way is never
-            handed back.
-        loss_fn: your own objective ``(model, x, y) -> scalar`` instead of ``LOSSES[recipe.loss]``;
-            its ``__name__`` must be ``recipe.loss``.
+            learning rate, seed. The cache file is keyed on the recipe, the model's class name and
+            the shapes of its weights, and the file must say it was trained by this very recipe.
+        loss_fn: your own objective ``(model, x, y) -> scalar`` instead of ``LOSSES[recipe.loss]``
+            (see :meth:`vae_course.train.Recipe.loss_fn`).
         retrain: ignore any cached file and train afresh.
         device: where the returned model lives (default: CUDA when present, else CPU).
 
@@ -174,25 +221,43 @@ def load_or_train(build_model, recipe, loss_fn=None, *, retrain: bool = False, d
         ``(model, history)``: the model in eval mode and its :class:`~vae_course.train.History`
         (``history.loaded`` says whether it came from the cache).
 
-    A cached file that cannot be used (corrupt, another format, a recipe that does not match) is
-    reported in one line and replaced by a freshly trained model.
+    A cached file is handed back only if, loaded into the model that ``build_model`` gives, it
+    computes the loss it was saved with on the 64 probe images (:func:`probe_loss`): a model of
+    another class with the same layers, or a loss that is not the one it was trained with, trains
+    afresh. A cached file that cannot be used (corrupt, another format, a recipe that does not
+    match) is reported in one line and replaced by a freshly trained model.
     """
     device = device or pick_device()
     seed_everything(recipe.seed)
     model = build_model()
+    objective = recipe.loss_fn(loss_fn)
     path = cache_dir() / f"{recipe_key(model, recipe)}.pt"
     wanted = _normalize(dataclasses.asdict(recipe))
     if path.exists() and not retrain:
+        initial = copy.deepcopy(model.state_dict())  # a refused file leaves the model as built
         try:
-            cached, metadata = load_checkpoint(path, type(model), config=model.config, device=device)
+            name, config, state_dict, metadata = _read(path)
+            if name != type(model).__name__:
+                raise CheckpointError(f"{path} holds a {name}, not a {type(model).__name__}.")
+            if config and hasattr(model, "config") and _normalize(config) != _normalize(model.config):
+                raise CheckpointError(f"{path} was trained with config {config}, not {model.config}.")
             if _normalize(metadata.get("recipe")) != wanted:
                 raise CheckpointError(f"{path} was trained by another recipe: {metadata.get('recipe')}")
             history = History.from_dict(metadata.get("history"))
+            _load_weights(model, state_dict, path, type(model).__name__)
+            probe = probe_loss(model, objective, recipe, device)
+            if not _same(probe, metadata.get("probe")):
+                raise CheckpointError(f"{path}: with these weights your {type(model).__name__} and "
+                                      f"loss give {probe:.4f} on the probe images, not the "
+                                      f"{metadata.get('probe')} they were saved with")
             history.loaded = True
-            return cached, history
+            return model.to(device).eval(), history
         except (CheckpointError, ValueError) as exc:
+            model.load_state_dict(initial)
             print(f"Not using the cached model ({exc}); training a new one.")
     history = recipe.fit(model, loss_fn=loss_fn, device=device, progress=progress)
-    save_checkpoint(path, model, {"recipe": dataclasses.asdict(recipe), "history": history.to_dict()})
+    probe = probe_loss(model, objective, recipe, device)
+    _save(path, model, {"recipe": dataclasses.asdict(recipe), "history": history.to_dict(),
+                        "probe": probe})
     model.to(device).eval()
     return model, history

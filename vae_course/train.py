@@ -10,6 +10,7 @@ every epoch on the training data (averaged over the epoch's mini-batches, as the
 and, when test data is given, on the test data (evaluated after the epoch, without gradients).
 """
 
+import inspect
 import os
 import random
 import time
@@ -288,16 +289,23 @@ class Recipe:
         return (binarize_fixed(x, seed=0) if self.binarize else x), y
 
     def loss_fn(self, loss_fn=None):
-        """The training objective ``(model, x, y) -> scalar``: ``LOSSES[loss]`` with ``beta``,
-        or your own ``loss_fn``, whose ``__name__`` must then be ``loss`` (so the cache key names it)."""
+        """The training objective ``(model, x, y) -> scalar``: ``LOSSES[loss]`` with ``beta``, or
+        your own ``loss_fn``. Yours may stand in for a course loss of ``LOSSES`` (notebook 05 trains
+        its VAE with the learner's loss under the recipe's ``"vae"``); any other ``loss`` must be
+        its ``__name__``, so the cache key names it. With ``beta`` other than 1 it is called as
+        ``loss_fn(model, x, y, beta=beta)``."""
         if loss_fn is not None:
-            if getattr(loss_fn, "__name__", None) != self.loss:
+            if getattr(loss_fn, "__name__", None) != self.loss and self.loss not in LOSSES:
                 raise ValueError(f"the recipe names the loss {self.loss!r}, but the loss function "
                                  f"given is {getattr(loss_fn, '__name__', loss_fn)!r}: name it in "
                                  "the recipe, Recipe(loss=your_fn.__name__, ...).")
-            if self.beta != 1.0:
-                raise ValueError("beta applies to the course's losses only; put it inside your loss_fn.")
-            return loss_fn
+            if self.beta == 1.0:
+                return loss_fn
+            if "beta" not in inspect.signature(loss_fn).parameters:
+                raise ValueError(f"the recipe has beta = {self.beta}, but your loss function "
+                                 f"{getattr(loss_fn, '__name__', loss_fn)!r} takes no beta argument: "
+                                 "give it one, def my_loss(model, x, y=None, beta=1.0).")
+            return lambda model, x, y=None: loss_fn(model, x, y, beta=self.beta)
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}: use one of {sorted(LOSSES)} or pass loss_fn.")
         base = LOSSES[self.loss]

@@ -217,6 +217,7 @@ class VAE(nn.Module):
 
     def __init__(self, latent_dim=2, hidden=400):
         super().__init__()
+        self.latent_dim = latent_dim
         self.encoder = nn.Sequential(
             nn.Linear(784, hidden),             # (B, 784) -> (B, 400)
             nn.ReLU(),
@@ -330,6 +331,7 @@ ex2 = VAEExercise(
     solution='''class VAE(nn.Module):
     def __init__(self, latent_dim=2, hidden=400):
         super().__init__()
+        self.latent_dim = latent_dim
         self.encoder = nn.Sequential(
             nn.Linear(784, hidden),             # (B, 784) -> (B, 400)
             nn.ReLU(),

@@ -278,18 +278,56 @@ def _definition(qualified: str) -> tuple[str, ast.AST] | None:
     return None
 
 
-def _recipe_losses(tree: ast.AST) -> set[str]:
-    """The training losses that ``Recipe(loss="ae")`` and the like name by a string (``train.LOSSES``
-    maps it to ``losses.ae_loss``), which following names alone does not see."""
+def _gives_loss_fn(call: ast.Call) -> bool:
+    """``load_or_train(build, recipe, loss_fn)`` or ``..., loss_fn=...)``: trains with its own loss."""
+    return len(call.args) >= 3 or any(kw.arg == "loss_fn" for kw in call.keywords)
+
+
+def _recipe_losses(cells: list[tuple[int, ast.AST]]) -> dict[str, int]:
+    """``{"losses.ae_loss": cell}``: the training losses that ``Recipe(loss="ae")`` and the like name
+    by a string (``train.LOSSES`` maps it to ``losses.ae_loss``), which following names alone does
+    not see. A recipe bound to a name whose every use is ``name.train_data()``, ``name.test_data()``
+    or ``load_or_train(build, name, loss_fn)`` never reaches its named loss: the notebook trains it
+    with a loss of its own (notebook 05 with the learner's), so it is not counted."""
     from vae_course.train import LOSSES
 
-    found = set()
-    for node in ast.walk(tree):
+    def named_loss(node: ast.AST) -> str | None:
         if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) \
                 == "Recipe":
             for kw in node.keywords:
                 if kw.arg == "loss" and isinstance(kw.value, ast.Constant) and kw.value.value in LOSSES:
-                    found.add(f"losses.{LOSSES[kw.value.value].__name__}")
+                    return f"losses.{LOSSES[kw.value.value].__name__}"
+        return None
+
+    parents: dict[ast.AST, ast.AST] = {}
+    for _, tree in cells:
+        for node in ast.walk(tree):
+            for child in ast.iter_child_nodes(node):
+                parents[child] = node
+
+    def harmless(use: ast.Name) -> bool:
+        up = parents.get(use)
+        if isinstance(up, ast.Attribute) and up.attr in ("train_data", "test_data") \
+                and isinstance(parents.get(up), ast.Call):
+            return True
+        return (isinstance(up, ast.Call) and getattr(up.func, "id", "") == "load_or_train"
+                and len(up.args) >= 2 and up.args[1] is use and _gives_loss_fn(up))
+
+    found: dict[str, int] = {}
+    for index, tree in cells:
+        for node in ast.walk(tree):
+            loss = named_loss(node)
+            if loss is None:
+                continue
+            bound = parents.get(node)
+            if isinstance(bound, ast.Assign) and len(bound.targets) == 1 \
+                    and isinstance(bound.targets[0], ast.Name):
+                name = bound.targets[0].id
+                uses = [n for _, t in cells for n in ast.walk(t) if isinstance(n, ast.Name)
+                        and n.id == name and isinstance(n.ctx, ast.Load)]
+                if all(harmless(use) for use in uses):
+                    continue
+            found.setdefault(loss, index)
     return found
 
 
@@ -304,17 +342,20 @@ def used_by_notebook(notebook: str) -> dict[str, str]:
                     for q in objects})
     why: dict[str, str] = {}  # package object reached -> how
     frontier: list[str] = []
+    trees = []
     for index, cell in enumerate(cells, start=1):
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
         if cell["cell_type"] != "code" or re.fullmatch(r"ex\d+", grade_id):
             continue
         code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line
                          for line in "".join(cell["source"]).splitlines())
-        tree = ast.parse(code)
-        for name in sorted(_mentions(tree) | _recipe_losses(tree)):
-            if name not in why and "." in name.strip(".") and _definition(name):
-                why[name] = (index, [name])
-                frontier.append(name)
+        trees.append((index, ast.parse(code)))
+    reached = [(index, name) for index, tree in trees for name in sorted(_mentions(tree))]
+    reached += sorted((index, name) for name, index in _recipe_losses(trees).items())
+    for index, name in sorted(reached):
+        if name not in why and "." in name.strip(".") and _definition(name):
+            why[name] = (index, [name])
+            frontier.append(name)
     while frontier:
         name = frontier.pop()
         module, node = _definition(name)
