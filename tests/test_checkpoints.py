@@ -158,15 +158,14 @@ def test_beta_reaches_a_custom_loss_that_takes_it():
 
 def test_a_cached_file_is_handed_back_only_to_a_model_and_loss_that_compute_what_trained_it(
         tmp_path, monkeypatch, capsys):
-    """The key names the class and its weights' shapes, so a learner's class with the package's
-    layers finds the package's file: it is used only if the probe loss agrees."""
+    """The key holds the weights' names and shapes, so a learner's class with the package's layers
+    finds the package's file: it is used only if the probe loss agrees."""
     monkeypatch.setenv("VAE_COURSE_CACHE", str(tmp_path))
 
     class AEWithSwappedHalves(AE):  # the same layers, another computation
         def encode(self, x):
             return -super().encode(x)
 
-    AEWithSwappedHalves.__name__ = "AE"
     trained, _ = load_or_train(lambda: AE(2, (8,)), TINY, device="cpu", progress=False)
 
     class Learners(torch.nn.Module):  # no .config, the package's layer names and shapes
@@ -179,7 +178,6 @@ def test_a_cached_file_is_handed_back_only_to_a_model_and_loss_that_compute_what
             z = self.encoder(x.reshape(len(x), 784))
             return torch.sigmoid(self.decoder(z)).reshape(len(x), 1, 28, 28), z
 
-    Learners.__name__ = "AE"
     same, h = load_or_train(Learners, TINY, device="cpu", progress=False)
     assert h.loaded and all(torch.equal(a, b) for a, b in zip(same.state_dict().values(),
                                                                trained.state_dict().values()))

@@ -166,18 +166,18 @@ def architecture(model: torch.nn.Module) -> list[list]:
 
 
 def recipe_key(model: torch.nn.Module, recipe) -> str:
-    """The cache file name of ``model`` (its class name and the shapes of its weights) trained by
-    ``recipe``: a readable prefix and a hash of everything, e.g. ``VAE-vae-3f2a9c1b07de``.
+    """The cache file name of a model with ``model``'s weights (their names and shapes) trained by
+    ``recipe``: the loss's name and a hash of everything, e.g. ``vae-3f2a9c1b07de``.
 
     Any change to the architecture or to any field of the recipe gives another name, so another
-    file. The key names the class and its weights' shapes, not its constructor arguments, so your
-    own ``VAE`` of notebook 05, whose layers are those of ``models.VAE``, shares the package's cached
-    file; ``load_or_train`` hands it back only if your class computes the same loss with it.
+    file. The key holds the weights' names and shapes, not the class or its constructor arguments,
+    so your own autoencoder of notebook 04 or VAE of 05, whose layers are those of ``models.AE`` and
+    ``models.VAE``, shares the package's cached file; ``load_or_train`` hands a file back only to a
+    model and loss that compute, with its weights, the loss it was saved with.
     """
-    what = {"model_class": type(model).__name__, "architecture": architecture(model),
-            "recipe": _normalize(dataclasses.asdict(recipe))}
+    what = {"architecture": architecture(model), "recipe": _normalize(dataclasses.asdict(recipe))}
     digest = hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:12]
-    return f"{type(model).__name__}-{recipe.loss}-{digest}"
+    return f"{recipe.loss}-{digest}"
 
 
 PROBE_IMAGES = 64
@@ -210,8 +210,8 @@ def load_or_train(build_model, recipe, loss_fn=None, *, retrain: bool = False, d
         build_model: ``() -> model``, a fresh untrained model: one of the package's, or your own
             class (it needs no ``.config``).
         recipe: a :class:`vae_course.train.Recipe`: data, binarization, loss, beta, epochs, batch size,
-            learning rate, seed. The cache file is keyed on the recipe, the model's class name and
-            the shapes of its weights, and the file must say it was trained by this very recipe.
+            learning rate, seed. The cache file is keyed on the recipe and the names and shapes of
+            the model's weights, and the file must say it was trained by this very recipe.
         loss_fn: your own objective ``(model, x, y) -> scalar`` instead of ``LOSSES[recipe.loss]``
             (see :meth:`vae_course.train.Recipe.loss_fn`).
         retrain: ignore any cached file and train afresh.
@@ -222,10 +222,10 @@ def load_or_train(build_model, recipe, loss_fn=None, *, retrain: bool = False, d
         (``history.loaded`` says whether it came from the cache).
 
     A cached file is handed back only if, loaded into the model that ``build_model`` gives, it
-    computes the loss it was saved with on the 64 probe images (:func:`probe_loss`): a model of
-    another class with the same layers, or a loss that is not the one it was trained with, trains
-    afresh. A cached file that cannot be used (corrupt, another format, a recipe that does not
-    match) is reported in one line and replaced by a freshly trained model.
+    computes the loss it was saved with on the 64 probe images (:func:`probe_loss`): a model that
+    has the same layers but computes something else with them, or a loss that is not the one it was
+    trained with, trains afresh. A cached file that cannot be used (corrupt, another format, a
+    recipe that does not match) is reported in one line and replaced by a freshly trained model.
     """
     device = device or pick_device()
     seed_everything(recipe.seed)
@@ -236,9 +236,7 @@ def load_or_train(build_model, recipe, loss_fn=None, *, retrain: bool = False, d
     if path.exists() and not retrain:
         initial = copy.deepcopy(model.state_dict())  # a refused file leaves the model as built
         try:
-            name, config, state_dict, metadata = _read(path)
-            if name != type(model).__name__:
-                raise CheckpointError(f"{path} holds a {name}, not a {type(model).__name__}.")
+            _, config, state_dict, metadata = _read(path)
             if config and hasattr(model, "config") and _normalize(config) != _normalize(model.config):
                 raise CheckpointError(f"{path} was trained with config {config}, not {model.config}.")
             if _normalize(metadata.get("recipe")) != wanted:

@@ -286,9 +286,10 @@ def _gives_loss_fn(call: ast.Call) -> bool:
 def _recipe_losses(cells: list[tuple[int, ast.AST]]) -> dict[str, int]:
     """``{"losses.ae_loss": cell}``: the training losses that ``Recipe(loss="ae")`` and the like name
     by a string (``train.LOSSES`` maps it to ``losses.ae_loss``), which following names alone does
-    not see. A recipe bound to a name whose every use is ``name.train_data()``, ``name.test_data()``
-    or ``load_or_train(build, name, loss_fn)`` never reaches its named loss: the notebook trains it
-    with a loss of its own (notebook 05 with the learner's), so it is not counted."""
+    not see. A recipe bound to a name whose every use is ``name.train_data()``,
+    ``name.test_data()``, printing it or ``load_or_train(build, name, loss_fn)`` never reaches its
+    named loss: the notebook trains it with a loss of its own (notebook 05 with the learner's), so
+    it is not counted."""
     from vae_course.train import LOSSES
 
     def named_loss(node: ast.AST) -> str | None:
@@ -307,6 +308,9 @@ def _recipe_losses(cells: list[tuple[int, ast.AST]]) -> dict[str, int]:
 
     def harmless(use: ast.Name) -> bool:
         up = parents.get(use)
+        if isinstance(up, ast.FormattedValue) or isinstance(up, ast.Call) \
+                and getattr(up.func, "id", "") in ("print", "str", "repr"):
+            return True
         if isinstance(up, ast.Attribute) and up.attr in ("train_data", "test_data") \
                 and isinstance(parents.get(up), ast.Call):
             return True
