@@ -57,6 +57,22 @@ def test_knn_agrees_with_scipys_kdtree_and_breaks_ties_by_the_nearest():
     assert knn_accuracy(z_train, y_train, z_train, y_train, k=1).all()  # each point is its own neighbour
 
 
+def test_leave_one_out_is_the_vote_of_the_other_codes():
+    g = torch.Generator().manual_seed(2)
+    z, y = torch.randn(300, 2, generator=g), torch.randint(0, 3, (300,), generator=g)
+    ours = knn_predict(z, y, z, k=4, chunk=64, leave_one_out=True)
+    _, idx = cKDTree(z.numpy()).query(z.numpy(), k=5)
+    expected = []
+    for i, row in enumerate(idx):
+        labels = y.numpy()[[j for j in row if j != i][:4]]
+        counts = np.bincount(labels, minlength=3)
+        tied = set(np.flatnonzero(counts == counts.max()))
+        expected.append(next(label for label in labels if label in tied))
+    assert ours.tolist() == expected
+    with pytest.raises(ValueError, match="against itself"):
+        knn_predict(z, y, z[:10], k=4, leave_one_out=True)
+
+
 def test_bad_shapes_get_clear_errors():
     with pytest.raises(ValueError, match="d must lie"):
         fit_pca(data(10), d=50)

@@ -66,10 +66,11 @@ def fit_pca(x: torch.Tensor, d: int) -> PCA:
 
 
 def knn_predict(z_train: torch.Tensor, y_train: torch.Tensor, z_test: torch.Tensor, k: int = 5,
-                chunk: int = 1000) -> torch.Tensor:
+                chunk: int = 1000, leave_one_out: bool = False) -> torch.Tensor:
     """The majority label among each test code's ``k`` nearest training codes (Euclidean);
     a tie goes to the tied label whose nearest member is closest. ``(N, d)``, ``(N,)``, ``(M, d)``
-    -> ``(M,)``. Distances are computed ``chunk`` test codes at a time."""
+    -> ``(M,)``. Distances are computed ``chunk`` test codes at a time. ``leave_one_out=True``
+    scores a set against itself (``z_test`` is ``z_train``): each code's own entry is left out."""
     if z_train.dim() != 2 or z_test.dim() != 2 or z_train.shape[1] != z_test.shape[1]:
         raise ValueError(f"expected codes (N, d) and (M, d), got {tuple(z_train.shape)} and "
                          f"{tuple(z_test.shape)}.")
@@ -77,10 +78,15 @@ def knn_predict(z_train: torch.Tensor, y_train: torch.Tensor, z_test: torch.Tens
         raise ValueError(f"got {len(z_train)} training codes but {len(y_train)} labels.")
     if not 1 <= k <= len(z_train):
         raise ValueError(f"k must lie in 1..{len(z_train)}, got {k}.")
+    if leave_one_out and (z_test.shape != z_train.shape or not torch.equal(z_test, z_train)):
+        raise ValueError("leave_one_out scores a set of codes against itself: pass the same tensor twice.")
     n_classes = int(y_train.max()) + 1
     out = []
     for start in range(0, len(z_test), chunk):
         d = torch.cdist(z_test[start:start + chunk].float(), z_train.float())  # (m, N)
+        if leave_one_out:
+            rows = torch.arange(len(d))
+            d[rows, start + rows] = float("inf")                             # not yourself
         idx = d.topk(k, dim=1, largest=False).indices                        # (m, k), nearest first
         labels = y_train[idx]                                                # (m, k)
         votes = torch.zeros(len(idx), n_classes).scatter_add_(1, labels, torch.ones(labels.shape))
@@ -92,9 +98,9 @@ def knn_predict(z_train: torch.Tensor, y_train: torch.Tensor, z_test: torch.Tens
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.long)
 
 
-def knn_accuracy(z_train, y_train, z_test, y_test, k: int = 5) -> torch.Tensor:
+def knn_accuracy(z_train, y_train, z_test, y_test, k: int = 5, leave_one_out: bool = False) -> torch.Tensor:
     """``(M,)`` bool: is each test code's k-NN vote (:func:`knn_predict`) its true label?
     Its mean is the accuracy; keeping it per image lets two codes be compared image by image."""
     if len(y_test) != len(z_test):
         raise ValueError(f"got {len(z_test)} test codes but {len(y_test)} labels.")
-    return knn_predict(z_train, y_train, z_test, k) == y_test
+    return knn_predict(z_train, y_train, z_test, k, leave_one_out=leave_one_out) == y_test
