@@ -58,6 +58,7 @@ def test_the_graded_copy_holds_no_answer_of_the_exercises_the_grader_judges(note
                    for name in text)  # no other notebook's checks
     assert not any(name.startswith("instructor/") and name.split("/")[-1] not in
                    release.KEPT_INSTRUCTOR for name in text)
+    assert not any(name.startswith("bench/") or name == "speed.py" for name in text)  # a whole VAE loss
     checks = text[f"checks/{notebook}.py"]
     code = {ast.unparse(n) for n in ast.walk(ast.parse(checks)) if isinstance(n, ast.stmt)}
     for ex in exercises.values():

@@ -11,7 +11,8 @@ course is in reach). For every exercise of ``notebook`` that the grader judges i
   that raises, naming the notebook that teaches it.
 
 The copy also leaves out every other notebook's checks module, the benchmark and the instructor's
-tools (but ``in_kernel`` and ``wire``, which run in the kernel). Edits are made on the syntax tree, so
+tools (but ``in_kernel`` and ``wire``, which run in the kernel) and ``speed.py`` (the benchmark's
+fused VAE loss). Edits are made on the syntax tree, so
 comments of the edited modules are gone from the copy; nothing of the repository is changed.
 
 ``build_release(notebook, out)`` (``make release ASSIGNMENT=05``, or ``python -m
@@ -27,7 +28,8 @@ of later notebooks, and a README for the instructor. In the wheel:
 - the package's own version of each answer of this notebook and of every later one
   (``curriculum.ANSWERS``) is a stub that names the notebook teaching it, except what the student
   notebook's own cells use (listed in its README with the reason);
-- other notebooks' checks, the benchmark and the instructor's tools are left out.
+- other notebooks' checks, the benchmark (and its fused VAE loss, ``speed.py``) and the
+  instructor's tools are left out.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from vae_course import curriculum
 PACKAGE = Path(__file__).resolve().parents[1]
 REPOSITORY = PACKAGE.parent
 KEPT_INSTRUCTOR = ("__init__.py", "in_kernel.py", "wire.py")
-DROPPED = ("bench",)
+DROPPED = ("bench", "speed.py")  # the benchmark and its fast path (a whole VAE loss, fused)
 STRIPPED_KEYWORDS = ("reference", "rebuilt_as", "solution", "hints")
 
 
@@ -196,7 +198,8 @@ def _copy_package(dest: Path, notebook: str, instructor: tuple[str, ...]) -> Pat
     shutil.copytree(PACKAGE, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc",
                                                                    "recorded"))
     for name in DROPPED:
-        shutil.rmtree(target / name, ignore_errors=True)
+        path = target / name
+        path.unlink() if path.is_file() else shutil.rmtree(path, ignore_errors=True)
     for path in (target / "instructor").iterdir():
         if path.name not in instructor:
             path.unlink() if path.is_file() else shutil.rmtree(path)
