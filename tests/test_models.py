@@ -66,9 +66,9 @@ def test_wrong_latent_and_label_inputs_are_clear_errors():
 @pytest.mark.parametrize("shape", [(5, 1, 28, 28), (5, 784)])
 def test_conv_vae_has_the_vae_interface_and_halves_then_doubles_the_side(shape):
     from vae_course.losses import vae_loss
-    from vae_course.models import ConvVAE
+    from vae_course.models import conv_vae
 
-    model = ConvVAE(latent_dim=3, channels=(4, 8))
+    model = conv_vae(latent_dim=3, channels=(4, 8))
     x = torch.rand(shape)
     x_hat, mu, logvar = model(x)
     assert x_hat.shape == (5, 1, 28, 28) and mu.shape == logvar.shape == (5, 3)
@@ -82,10 +82,20 @@ def test_conv_vae_has_the_vae_interface_and_halves_then_doubles_the_side(shape):
 
 def test_conv_vae_checkpoint_round_trip_rebuilds_the_same_model(tmp_path):
     from vae_course.checkpoints import load_checkpoint, save_checkpoint
-    from vae_course.models import ConvVAE
+    from vae_course.models import conv_vae
 
-    model = ConvVAE(latent_dim=2, channels=(2, 4))
+    model = conv_vae(latent_dim=2, channels=(2, 4))
     path = save_checkpoint(tmp_path / "conv.pt", model)
     loaded, _ = load_checkpoint(path)
     z = torch.randn(3, 2)
     assert torch.equal(loaded.decode(z), model.decode(z))
+
+
+def test_conv_vae_decodes_with_the_decoder_it_is_given():
+    from vae_course.models import ConvDecoder, ConvVAE
+
+    decoder = ConvDecoder(latent_dim=3, channels=(4, 8))
+    model = ConvVAE(decoder, latent_dim=3, channels=(4, 8))
+    z = torch.randn(5, 3)
+    assert model.decoder is decoder and torch.equal(model.decode(z), decoder(z))
+    assert sum(p.numel() for p in decoder.parameters()) == (3 + 1) * 8 * 49 + (8 * 16 + 1) * 4 + 4 * 16 + 1

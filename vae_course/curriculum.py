@@ -45,5 +45,5 @@ ANSWERS: dict[tuple[str, int], tuple[str, ...]] = {
     ("nb09", 1): ("perceptual.sharpness",),
     ("nb09", 2): ("perceptual.feature_distance",),
     ("nb09", 3): ("perceptual.feature_consistent_loss",),
-    ("nb09", 4): ("models.ConvVAE",),
+    ("nb09", 4): ("models.ConvDecoder", "models.conv_vae"),
 }

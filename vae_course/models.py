@@ -1,4 +1,5 @@
-"""The course's models: AE, VAE and CVAE as small MLPs, and ConvVAE, a small convolutional VAE.
+"""The course's models: AE, VAE and CVAE as small MLPs, and ConvVAE, a small convolutional VAE
+(``conv_vae()``: with :class:`ConvDecoder`).
 
 Each model works on images ``(B, 1, 28, 28)`` (or already flat ``(B, 784)``), returns decoded images
 ``(B, 1, 28, 28)`` with values in [0, 1] (pixel probabilities), and keeps its constructor arguments in
@@ -150,14 +151,34 @@ def images(x: torch.Tensor) -> torch.Tensor:
     return flatten_images(x).view(-1, *X_SHAPE)
 
 
-class ConvVAE(nn.Module):
-    """A VAE with convolutional encoder and decoder (notebook 09), the same interface as :class:`VAE`.
-
-    Each strided convolution halves the image's side (28 -> 14 -> 7) and each transposed convolution
-    doubles it back; the codes, the loss and everything downstream are the VAE's.
-    """
+class ConvDecoder(nn.Module):
+    """Codes ``(B, latent_dim)`` -> Bernoulli means ``(B, 1, 28, 28)`` by two transposed convolutions,
+    each doubling the image's side (7 -> 14 -> 28): the decoder of notebook 09's exercise 4."""
 
     def __init__(self, latent_dim: int = 20, channels: tuple[int, int] = (16, 32)):
+        super().__init__()
+        c1, c2 = channels
+        self.net = nn.Sequential(
+            nn.Linear(latent_dim, c2 * 49), nn.ReLU(),                      # (B, L) -> (B, c2 * 49)
+            nn.Unflatten(1, (c2, 7, 7)),                                    # -> (B, c2, 7, 7)
+            nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), nn.ReLU(),  # -> (B, c1, 14, 14)
+            nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1),              # -> (B, 1, 28, 28) logits
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net(z))
+
+
+class ConvVAE(nn.Module):
+    """A VAE with a convolutional encoder and the decoder it is given (notebook 09), the same
+    interface as :class:`VAE`.
+
+    Each strided convolution of the encoder halves the image's side (28 -> 14 -> 7); ``decoder`` maps
+    codes ``(B, latent_dim)`` back to Bernoulli means ``(B, 1, 28, 28)`` (notebook 09 builds one with
+    transposed convolutions). The codes, the loss and everything downstream are the VAE's.
+    """
+
+    def __init__(self, decoder: nn.Module, latent_dim: int = 20, channels: tuple[int, int] = (16, 32)):
         super().__init__()
         self.config = {"latent_dim": latent_dim, "channels": list(channels)}
         self.latent_dim = latent_dim
@@ -168,12 +189,7 @@ class ConvVAE(nn.Module):
             nn.Flatten(),                                          # -> (B, c2 * 49)
             nn.Linear(c2 * 49, 2 * latent_dim),                    # -> (B, 2 * latent_dim)
         )
-        self.decoder = nn.Sequential(
-            nn.Linear(latent_dim, c2 * 49), nn.ReLU(),                     # (B, L) -> (B, c2 * 49)
-            nn.Unflatten(1, (c2, 7, 7)),                                   # -> (B, c2, 7, 7)
-            nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), nn.ReLU(),  # -> (B, c1, 14, 14)
-            nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1),             # -> (B, 1, 28, 28) logits
-        )
+        self.decoder = decoder
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, 1, 28, 28)`` -> ``(mu, logvar)``, each ``(B, latent_dim)``."""
@@ -187,7 +203,7 @@ class ConvVAE(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """``(B, latent_dim)`` -> ``x_hat`` ``(B, 1, 28, 28)``: Bernoulli means in [0, 1]."""
         _check_z(z, self.latent_dim)
-        return torch.sigmoid(self.decoder(z))
+        return self.decoder(z)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Returns ``(x_hat, mu, logvar)``; ``x_hat`` decodes one sample ``z ~ q(z|x)``."""
@@ -196,4 +212,9 @@ class ConvVAE(nn.Module):
         return self.decode(z), mu, logvar
 
 
-MODELS = {"AE": AE, "VAE": VAE, "CVAE": CVAE, "ConvVAE": ConvVAE}
+def conv_vae(latent_dim: int = 20, channels: tuple[int, int] = (16, 32)) -> ConvVAE:
+    """The package's convolutional VAE: :class:`ConvVAE` with :class:`ConvDecoder`."""
+    return ConvVAE(ConvDecoder(latent_dim, channels), latent_dim, channels)
+
+
+MODELS = {"AE": AE, "VAE": VAE, "CVAE": CVAE, "ConvVAE": conv_vae}  # what a checkpoint's config rebuilds

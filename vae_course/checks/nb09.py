@@ -10,8 +10,8 @@ one optimiser step on the batch mean of the negative ELBO plus ``lam`` times the
 with the data's features as constants, and returns the loss; checked by two steps on small models of
 random weights (the losses returned and the weights after them).
 Exercise 4, "a convolutional decoder": the class ``ConvDecoder(latent_dim, channels=(16, 32))``, codes
-``(B, latent_dim)`` -> Bernoulli means ``(B, 1, 28, 28)``, with the layout of ``models.ConvVAE``'s
-decoder; checked by what it does (shapes for two sizes, probabilities, gradients, transposed
+``(B, latent_dim)`` -> Bernoulli means ``(B, 1, 28, 28)``, with the layout of ``models.ConvDecoder``;
+checked by what it does (shapes for two sizes, probabilities, gradients, transposed
 convolutions, its parameter count, a non-linear map).
 """
 
@@ -372,15 +372,6 @@ ex3 = TrainingStepExercise(
 )
 
 
-class _ReferenceDecoder(nn.Module):
-    def __init__(self, latent_dim, channels=(16, 32)):
-        super().__init__()
-        self.net = models.ConvVAE(latent_dim, channels).decoder
-
-    def forward(self, z):
-        return torch.sigmoid(self.net(z))
-
-
 def layout_parameters(latent_dim, channels=(16, 32)):
     """How many numbers the layout below holds: the Linear layer's weights and biases, then the two
     transposed convolutions' (kernels 4 x 4)."""
@@ -488,7 +479,7 @@ class ConvDecoderExercise(GradedModuleExercise):
 ex4 = ConvDecoderExercise(
     4,
     "a convolutional decoder",
-    reference=_ReferenceDecoder,
+    reference=models.ConvDecoder,
     hidden=_hidden_ex4,
     hints=[
         "Build the layers in __init__ with nn.Sequential, in the order of the docstring; forward "
