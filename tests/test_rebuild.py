@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from vae_course import models
 from vae_course.checks import nb04, nb05, nb06, nb09
 from vae_course.checks.core import FAILED, NOT_ATTEMPTED, PASSED
 from vae_course.checks.rebuild import assignments, gaussian_heads, label_columns
@@ -181,9 +182,9 @@ def test_a_better_autoencoder_of_linear_layers_is_rebuilt_and_another_design_rep
 
 
 def test_the_conv_decoder_is_rebuilt_and_a_missing_relu_named(tmp_path):
-    assert graded(nb09.ex4, nb09._ReferenceDecoder, tmp_path).status == PASSED
+    assert graded(nb09.ex4, models.ConvDecoder, tmp_path).status == PASSED
 
-    class NoSecondReLU(nb09._ReferenceDecoder):
+    class NoSecondReLU(models.ConvDecoder):
         def __init__(self, latent_dim, channels=(16, 32)):
             super().__init__(latent_dim, channels)
             self.net[4] = nn.Identity()
