@@ -5,10 +5,10 @@ neighbouring pixels, across and down, averaged: ``(B, 1, 28, 28) -> (B,)``.
 Exercise 2, "the feature distance": ``feature_distance(feats_a, feats_b)`` takes two lists of feature
 maps (one ``(B, ...)`` tensor per layer) and returns the squared Euclidean distance summed over every
 feature of every layer, ``(B,)``.
-Exercise 3, "a step of feature-consistent training": ``dfc_step(model, net, x, optimizer, lam)`` takes
-one optimiser step on the batch mean of the negative ELBO plus ``lam`` times the feature distance,
-with the data's features as constants, and returns the loss; checked by two steps on small models of
-random weights (the losses returned and the weights after them).
+Exercise 3, "the feature-consistent loss": ``dfc_loss(model, net, x, lam)`` returns the batch mean
+of the negative ELBO plus ``lam`` times the feature distance, with the data's features as constants,
+as a tensor the training loop can call ``backward()`` on; checked on small models of random weights
+(the loss's value and the gradient it gives every weight).
 Exercise 4, "a convolutional decoder": the class ``ConvDecoder(latent_dim, channels=(16, 32))``, codes
 ``(B, latent_dim)`` -> Bernoulli means ``(B, 1, 28, 28)``, with the layout of ``models.ConvDecoder``;
 checked by what it does (shapes for two sizes, probabilities, gradients, transposed
@@ -225,22 +225,17 @@ def _kl_per_image(mu, logvar):
     return 0.5 * (mu.double() ** 2 + logvar.double().exp() - 1 - logvar.double()).sum(dim=1)
 
 
-def _dfc_reference(model, net, x, optimizer, lam):
+def _dfc_reference(model, net, x, lam):
     x_hat, mu, logvar = model(x)
     rec = torch.nn.functional.binary_cross_entropy(x_hat.double(), x.double(), reduction="none")
     with torch.no_grad():
         target = net.features(x)
     distance = _distance_reference(net.features(x_hat), target).double()
-    loss = (rec.flatten(1).sum(dim=1) + _kl_per_image(mu, logvar) + lam * distance).mean()
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return loss.item()
+    return (rec.flatten(1).sum(dim=1) + _kl_per_image(mu, logvar) + lam * distance).mean()
 
 
-def _dfc_variant(kl=True, weighted=True, feature_gradient=True, zero_grad=True, reduce="mean",
-                 step=True):
-    def dfc_step(model, net, x, optimizer, lam):
+def _dfc_variant(kl=True, weighted=True, feature_gradient=True, reduce="mean", item=False):
+    def dfc_loss(model, net, x, lam):
         x_hat, mu, logvar = model(x)
         log_lik = bernoulli_log_likelihood(x_hat, x)                                # (B,)
         with torch.no_grad():
@@ -249,112 +244,127 @@ def _dfc_variant(kl=True, weighted=True, feature_gradient=True, zero_grad=True, 
         distance = sum(((a - b) ** 2).flatten(1).sum(dim=1) for a, b in zip(feats, target))
         per_image = -log_lik + _kl_per_image(mu, logvar).float() * kl + (lam if weighted else 1.0) * distance
         loss = per_image.mean() if reduce == "mean" else per_image.sum()
-        if zero_grad:
-            optimizer.zero_grad()
-        loss.backward()
-        if step:
-            optimizer.step()
-        return loss.item()
-    return dfc_step
+        return loss.item() if item else loss
+    return dfc_loss
 
 
-class TrainingStepExercise(FunctionExercise):
-    """A function that takes one optimiser step: each case calls it twice on the same batch (so a
-    missing ``zero_grad`` shows in the second step) and compares the two losses it returns and the
-    model's parameters after them."""
+# What a loss returned, as numbers (the grader's wire carries nothing else): its form, its value and
+# the gradient of every parameter of the model it was computed on.
+WITH_GRAPH, NO_GRAPH, NUMBER, NOT_SCALAR, OTHER = range(5)
+
+
+class LossExercise(FunctionExercise):
+    """A training loss of a model: each case computes it on a fresh copy of the case's model (every
+    ``z`` drawn from the same seed) and compares its value and the gradient it gives every parameter
+    with the reference's."""
 
     def _call(self, fn, case):
-        model, net, x, optimizer, lam = copy.deepcopy(case.args)  # one copy: the optimiser's
-        with torch.random.fork_rng(devices=[]):                    # parameters are the model's
+        model, net, x, lam = copy.deepcopy(case.args)
+        with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            losses = [fn(model, net, x, optimizer, lam) for _ in range(2)]
-        losses = [float(v.detach()) if torch.is_tensor(v) and v.numel() == 1 else v for v in losses]
-        return tuple(losses), [p.detach().clone() for p in model.parameters()]
+            loss = fn(model, net, x, lam)
+        if isinstance(loss, (int, float)) and not isinstance(loss, bool):
+            return NUMBER, float(loss), None
+        if not torch.is_tensor(loss):
+            return OTHER, None, None
+        if loss.numel() != 1:
+            return NOT_SCALAR, None, list(loss.shape)
+        if not loss.requires_grad:
+            return NO_GRAPH, float(loss.detach()), None
+        grads = torch.autograd.grad(loss, list(model.parameters()), allow_unused=True)
+        return WITH_GRAPH, float(loss.detach()), [torch.zeros_like(p) if g is None else g.detach()
+                                                  for p, g in zip(model.parameters(), grads)]
 
 
-def _compare_steps(got, expected):
-    (losses, params), (e_losses, e_params) = got, expected
-    for k, (v, e) in enumerate(zip(losses, e_losses)):
-        if not isinstance(v, (int, float)):
-            return (f"step {k + 1} returned {type(v).__name__}: return the batch's loss as a "
-                    "number, loss.item()")
-        if not math.isfinite(v) or abs(v - e) > 1e-4 * abs(e) + 1e-3:
-            return f"step {k + 1} returned a loss of {v:.4f}, the reference's is {e:.4f}"
-    changed = max((p - e).abs().max().item() for p, e in zip(params, e_params))
-    if changed > 1e-5:
-        return (f"the losses agree, but after the two steps a weight of the model differs from "
-                f"the reference's by {changed:.2e}: the gradient that the step follows is not the "
-                "loss's")
+def _compare_losses(got, expected):
+    (form, value, extra), (e_form, e_value, e_extra) = got, expected
+    if form == OTHER:
+        return "your function returned no tensor: return the batch's loss, a tensor of one number"
+    if form == NOT_SCALAR:
+        return (f"your loss has shape {tuple(extra)}: return one number for the batch, the mean "
+                "over its images")
+    if not math.isfinite(value) or abs(value - e_value) > 1e-4 * abs(e_value) + 1e-3:
+        return f"your loss is {value:.4f}, the reference's {e_value:.4f}"
+    if form != e_form and form == NUMBER:
+        return ("your loss has the right value but is a Python number (loss.item()?): return the "
+                "tensor, so that the training loop can call loss.backward() on it")
+    if form != e_form and form == NO_GRAPH:
+        return ("your loss has the right value but no graph (requires_grad is False): compute it "
+                "from model(x) outside torch.no_grad(), so that its gradient reaches the weights")
+    if form != e_form:
+        return "your loss has the right value but not the form of the one it is compared with"
+    if form == WITH_GRAPH:
+        off = max((g - e).abs().max().item() for g, e in zip(extra, e_extra))
+        if off > 1e-4 * max(e.abs().max().item() for e in e_extra) + 1e-5:
+            return (f"your loss has the right value, but its gradient with respect to a weight of "
+                    f"the model differs from the reference's by {off:.2e}: a part of the loss does "
+                    "not reach the weights as it should")
     return None
 
 
-def _step_case(name, seed, n, latent_dim, lam, lr):
+def _loss_case(name, seed, n, latent_dim, lam):
     g = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = models.VAE(latent_dim=latent_dim, hidden=(32,))
         for layer in model.encoder.modules():  # larger codes than at the default start: a KL
-            if isinstance(layer, nn.Linear):    # of a few nats, that a step must not leave out
+            if isinstance(layer, nn.Linear):    # of a few nats, that the loss must not leave out
                 layer.weight.data.mul_(3.0)
         net = FeatureNet(channels=(4, 8)).requires_grad_(False)   # frozen, as in the notebook
     x = (torch.rand(n, 1, 28, 28, generator=g) < 0.25).float()    # binary images
-    return Case(name, model, net, x, torch.optim.SGD(model.parameters(), lr=lr), lam)
+    return Case(name, model, net, x, lam)
 
 
 def _cases_ex3():
-    return [_step_case("8 binary images, a 3-D VAE, a FeatureNet of random weights, lam = 0.5, "
-                       "SGD with lr = 0.002", 4, 8, 3, 0.5, 0.002),
-            _step_case("5 images, a 2-D VAE, lam = 2.0, lr = 0.001", 6, 5, 2, 2.0, 0.001)]
+    return [_loss_case("8 binary images, a 3-D VAE, a FeatureNet of random weights, lam = 0.5",
+                       4, 8, 3, 0.5),
+            _loss_case("5 images, a 2-D VAE, lam = 2.0", 6, 5, 2, 2.0)]
 
 
 def _hidden_ex3(seed):
     """The grader's cases for ``seed``: like ``_cases_ex3``, with the models, images, batch sizes,
-    code sizes, lam and learning rates drawn from ``seed``."""
+    code sizes and lam drawn from ``seed``."""
     g = torch.Generator().manual_seed(seed)
     n = torch.randint(3, 10, (2,), generator=g).tolist()
     L = torch.randint(2, 6, (2,), generator=g).tolist()
     lam = (0.3 + 1.7 * torch.rand(2, generator=g)).tolist()
-    lr = (0.001 + 0.002 * torch.rand(2, generator=g)).tolist()
     base = int(torch.randint(0, 2**31 - 2, (), generator=g))
-    return [_step_case(f"hidden case: {n[k]} binary images, a {L[k]}-D VAE, lam = {lam[k]:.2f}, "
-                       f"lr = {lr[k]:.4f}", base + 5 * k, n[k], L[k], lam[k], lr[k]) for k in range(2)]
+    return [_loss_case(f"hidden case: {n[k]} binary images, a {L[k]}-D VAE, lam = {lam[k]:.2f}",
+                       base + 5 * k, n[k], L[k], lam[k]) for k in range(2)]
 
 
-ex3 = TrainingStepExercise(
+ex3 = LossExercise(
     3,
-    "a step of feature-consistent training",
+    "the feature-consistent loss",
     reference=_dfc_reference,
     cases=_cases_ex3(),
     hidden=_hidden_ex3,
     seed=SEED,
-    compare=_compare_steps,
+    compare=_compare_losses,
     mistakes=[
         Mistake("It looks like the KL term is missing: the loss is the negative ELBO (reconstruction "
                 "plus KL(q(z|x) || p(z))) plus lam times the feature distance.",
                 like=_dfc_variant(kl=False)),
         Mistake("It looks like lam is not used: the feature distance enters as lam * distance.",
                 like=_dfc_variant(weighted=False)),
-        Mistake("It looks like no gradient reaches the VAE through the feature term: the "
-                "first step's loss is right but its gradient is not. Only the data's features are constants "
+        Mistake("It looks like no gradient reaches the VAE through the feature term: the loss's "
+                "value is right but its gradient is not. Only the data's features are constants "
                 "(under torch.no_grad()); net.features(x_hat) must keep its graph.",
                 like=_dfc_variant(feature_gradient=False)),
-        Mistake("It looks like optimizer.zero_grad() is missing: the first step is right, the "
-                "second adds its gradients to the first's.", like=_dfc_variant(zero_grad=False)),
-        Mistake("It looks like optimizer.step() is missing: the weights never move, so the step "
-                "computes the loss and its gradients and changes nothing.",
-                like=_dfc_variant(step=False)),
         Mistake("It looks like the loss is summed over the batch: take the mean over the images, "
                 "as the training loss of the earlier notebooks does.", like=_dfc_variant(reduce="sum")),
+        Mistake("It looks like the loss is returned as loss.item(), a number: the training loop "
+                "needs the tensor, to call backward() on it.", like=_dfc_variant(item=True)),
     ],
     hints=[
         "Per image: rec = -(x log x_hat + (1 - x) log(1 - x_hat)) summed over the pixels, kl = 0.5 * "
         "(mu**2 + exp(logvar) - 1 - logvar) summed over the code, both (B,), from model(x).",
         "The features of x go under torch.no_grad() (constants); the features of x_hat keep their "
         "graph. The distance is your feature_distance of exercise 2, (B,).",
-        "loss = (rec + kl + lam * distance).mean(); optimizer.zero_grad(); loss.backward(); "
-        "optimizer.step(); return loss.item()",
+        "return (rec + kl + lam * distance).mean(): the tensor, not loss.item(), since the "
+        "training loop calls backward() on it.",
     ],
-    solution=("def dfc_step(model, net, x, optimizer, lam):\n"
+    solution=("def dfc_loss(model, net, x, lam):\n"
               "    x_hat, mu, logvar = model(x)                       # (B, 1, 28, 28), (B, L), (B, L)\n"
               "    x_hat = x_hat.clamp(1e-6, 1 - 1e-6)\n"
               "    rec = -(x * x_hat.log() + (1 - x) * (1 - x_hat).log()).flatten(1).sum(dim=1)  # (B,)\n"
@@ -363,11 +373,7 @@ ex3 = TrainingStepExercise(
               "        target = net.features(x)                       # the data's features: constants\n"
               "    feats = net.features(x_hat)                        # the gradient flows through these\n"
               "    distance = sum(((a - b) ** 2).flatten(1).sum(dim=1) for a, b in zip(feats, target))\n"
-              "    loss = (rec + kl + lam * distance).mean()\n"
-              "    optimizer.zero_grad()\n"
-              "    loss.backward()\n"
-              "    optimizer.step()\n"
-              "    return loss.item()\n"),
+              "    return (rec + kl + lam * distance).mean()  # a tensor: training calls backward()\n"),
     points=3,
 )
 
