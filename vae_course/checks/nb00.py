@@ -83,8 +83,8 @@ ex1 = FunctionExercise(
     hints=[
         "A uint8 pixel goes from 0 (black) to 255 (white). Which number do you divide by so that "
         "255 becomes exactly 1?",
-        "Convert to floating point before dividing: images_uint8.float() gives float32. Integer "
-        "division (//) would round every pixel down to 0 or 1.",
+        "Use true division, /, which gives float32 even for a uint8 tensor (.float() first says so "
+        "openly); integer division, //, would round every pixel down to 0 or 1.",
         "One line, two steps: .float(), then / 255. Keep the shape as it is (no .view, no "
         ".flatten).",
     ],
