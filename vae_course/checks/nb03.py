@@ -1,7 +1,8 @@
 """Checkers for notebook 03 (the reparameterization trick).
 
 Exercise 1, "the reparameterized sample": ``reparameterize(mu, logvar, eps)`` returns
-``mu + exp(logvar / 2) * eps``, shape (B, D).
+``mu + exp(logvar / 2) * eps``, shape (B, D), through which gradients flow back to ``mu`` and ``logvar``
+(checked on the values and on the gradients of ``z.sum()``).
 Exercise 2, "the pathwise gradient estimate": ``pathwise_gradient(f, mu, log_sigma, eps)`` returns
 the Monte-Carlo estimate of the gradient of E[f(z)], z = mu + exp(log_sigma) * eps, with respect to
 ``mu`` and ``log_sigma``, averaged over the n rows of ``eps`` (n, d): two (d,) tensors.
@@ -11,7 +12,7 @@ import math
 
 import torch
 
-from vae_course.checks.core import Case, FunctionExercise, Mistake
+from vae_course.checks.core import Case, FunctionExercise, Mistake, compare
 
 
 def _reparameterize(mu, logvar, eps):
@@ -49,12 +50,44 @@ def _hidden_ex1(seed):
     ]
 
 
-ex1 = FunctionExercise(
+class GradientFlowExercise(FunctionExercise):
+    """Each case runs the answer on ``mu`` and ``logvar`` that require gradients and compares, besides
+    ``z``, the gradients of ``z.sum()`` with respect to ``mu`` and ``logvar``: ``None`` when no gradient
+    flows back (a detached result, or one computed outside torch), the whole point of the trick."""
+
+    def _call(self, fn, case):
+        mu, logvar, eps = (a.detach().clone() for a in case.args)
+        mu.requires_grad_(True)
+        logvar.requires_grad_(True)
+        z = fn(mu, logvar, eps)
+        if not (torch.is_tensor(z) and z.requires_grad):
+            return (z.detach() if torch.is_tensor(z) else z), None, None
+        g_mu, g_logvar = torch.autograd.grad(z.sum(), (mu, logvar), allow_unused=True)
+        return (z.detach(), torch.zeros_like(mu) if g_mu is None else g_mu,
+                torch.zeros_like(logvar) if g_logvar is None else g_logvar)
+
+
+def _compare_flow(got, expected):
+    """z first; then whether gradients flow; then the gradients (d z.sum() / d mu, d logvar)."""
+    problem = compare(got[0], expected[0])
+    if problem:
+        return problem
+    if (got[1] is None) != (expected[1] is None):
+        return ("z has the right values, but no gradient flows from it back to mu and logvar"
+                if got[1] is None else "gradients flow back from z, where this answer has none")
+    if got[1] is None:
+        return None
+    problem = compare(tuple(got[1:]), tuple(expected[1:]))
+    return problem and f"z has the right values, but its gradients with respect to (mu, logvar): {problem}"
+
+
+ex1 = GradientFlowExercise(
     1,
     "the reparameterized sample",
     reference=_reparameterize,
     cases=_cases_ex1(),
     hidden=_hidden_ex1,
+    compare=_compare_flow,
     mistakes=[
         Mistake("It looks like you multiplied eps by exp(logvar), the variance: multiply by the "
                 "standard deviation sigma = exp(logvar / 2).",
@@ -67,6 +100,10 @@ ex1 = FunctionExercise(
                 like=lambda mu, logvar, eps: mu + torch.exp(logvar) / 2 * eps),
         Mistake("It looks like the mean is missing: z must be centred on mu.",
                 like=lambda mu, logvar, eps: torch.exp(0.5 * logvar) * eps),
+        Mistake("z has the right values, but no gradient flows from it back to mu and logvar "
+                "(.detach(), .item(), numpy or torch.no_grad() cut the path): compute z from mu and "
+                "logvar with torch operations, which is the whole point of the trick.",
+                like=lambda mu, logvar, eps: (mu + torch.exp(0.5 * logvar) * eps).detach()),
     ],
     hints=[
         "If eps ~ N(0, 1), then mu + sigma * eps ~ N(mu, sigma^2). You are given logvar = log sigma^2.",

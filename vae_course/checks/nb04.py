@@ -296,6 +296,22 @@ def _probs(seed, n=3):
 _x_bin = _images(3, binary=True)
 
 
+def _certain(seed, n=2):
+    """Binary images and a decoder that is certain of half their pixels (x_hat exactly 0 or 1, and
+    right: float32's sigmoid rounds logits above about 17 to 1 and below about -104 to 0) and unsure
+    of the rest: ``(x_hat, x)``. A loss written as x log x_hat + ... meets 0 * log 0 there."""
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.rand(n, 1, 28, 28, generator=g) > 0.5).float()
+    unsure = 0.01 + 0.98 * torch.rand(n, 1, 28, 28, generator=g)
+    certain = torch.rand(n, 1, 28, 28, generator=g) < 0.5
+    return torch.where(certain, x, unsure), x
+
+
+def _literal_loss(x_hat, x):
+    """The formula written out with torch.log and no cap: nan where x_hat is exactly 0 or 1."""
+    return -(x * torch.log(x_hat) + (1 - x) * torch.log(1 - x_hat)).reshape(len(x), -1).sum(1)
+
+
 def _hidden_ex2(seed):
     """The grader's cases for ``seed``: the four kinds of exercise 2's cases (x_hat = 0.5, nearly
     perfect reconstructions of binary images, random grey images and predictions, a single image),
@@ -314,6 +330,8 @@ def _hidden_ex2(seed):
         Case(f"hidden case: {n[2]} random grey images and predictions", _probs(s[2], n[2]),
              _images(s[3], n[2])),
         Case("hidden case: a single image", _probs(s[4], 1), _images(s[4] ^ 1, 1)),
+        Case(f"hidden case: {n[0]} binary images, x_hat exactly 0 or 1 (and right) on about half "
+             "their pixels", *_certain(s[0] ^ 2, n[0])),
     ]
 
 ex2 = FunctionExercise(
@@ -328,6 +346,8 @@ ex2 = FunctionExercise(
              _x_bin * 0.998 + 0.001, _x_bin),
         Case("random grey images and predictions", _probs(1), _images(2)),
         Case("a single image", _probs(4, 1), _images(5, 1)),
+        Case("binary images, x_hat exactly 0 or 1 (and right) on about half their pixels, as "
+             "sigmoid gives for large logits", *_certain(6)),
     ],
     mistakes=[
         Mistake("It looks like you averaged over the pixels (F.binary_cross_entropy's default "
@@ -346,13 +366,16 @@ ex2 = FunctionExercise(
                 like=lambda x_hat, x: ((x_hat - x) ** 2).reshape(len(x), -1).sum(1)),
         Mistake("The sign is flipped: that is the log-likelihood, and the loss is its negative.",
                 like=lambda x_hat, x: -_reconstruction_loss(x_hat, x)),
+        Mistake("It looks like log(0) meets a 0 where x_hat is exactly 0 or 1 (0 * log 0 is nan in "
+                "floating point; a trained decoder's sigmoid gives exact 0s and 1s): cap each log at "
+                "-100 as F.binary_cross_entropy does, or use it.", like=_literal_loss),
         Mistake("It looks like x and x_hat are swapped: the prediction x_hat goes inside the log.",
                 like=lambda x_hat, x: F.binary_cross_entropy(x, x_hat, reduction="none")
                 .reshape(len(x), -1).sum(1)),
     ],
     hints=[
-        "For one pixel with grey level x and predicted probability x_hat the loss is "
-        "-(x log x_hat + (1 - x) log(1 - x_hat)).",
+        "For one pixel x (0 or 1; the formula takes grey levels too) and predicted probability "
+        "x_hat the loss is -(x log x_hat + (1 - x) log(1 - x_hat)), where 0 * log 0 counts as 0.",
         "F.binary_cross_entropy(x_hat, x, reduction='none') gives that loss for every pixel, "
         "shape (B, 1, 28, 28).",
         "Flatten each image and sum over its pixels: .reshape(len(x), -1).sum(dim=1) -> (B,).",
