@@ -2,6 +2,7 @@
 config, the setup script and the end-to-end test)."""
 
 import os
+import sys
 from pathlib import Path
 
 COURSE_ID = "vae-course"
@@ -30,3 +31,15 @@ DATA = Path(os.environ.get("VAE_COURSE_DATA") or ROOT / "data")
 def env_for(user: str) -> Path:
     """The Python environment a user's server and commands run in."""
     return INSTRUCTOR_ENV if user == INSTRUCTOR else STUDENT_ENV
+
+
+def base_python() -> Path | None:
+    """The Python the class's environments are built on: one every user can run (a venv's own may
+    live where only root can read it, e.g. pyenv under /root), of this Python's minor version, so
+    that packages borrowed from this venv fit. None if there is none."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for folder in ("/usr/local/bin", "/usr/bin"):
+        candidate = Path(folder) / version
+        if candidate.exists() and not str(candidate.resolve()).startswith("/root"):
+            return candidate
+    return None

@@ -62,17 +62,13 @@ def purelib(python: Path) -> str:
                           capture_output=True, text=True, check=True).stdout.strip()
 
 
-def base_python() -> str:
-    """The Python the class's environments are built on: one every user can run (this venv's own
-    may live where only root can read it, e.g. pyenv under /root), of this Python's version, so that
-    --borrow-deps' packages fit."""
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    for folder in ("/usr/local/bin", "/usr/bin"):
-        candidate = Path(folder) / version
-        if candidate.exists() and not str(candidate.resolve()).startswith("/root"):
-            return str(candidate)
-    sys.exit(f"no {version} in /usr/local/bin or /usr/bin for the class's environments "
-             f"(apt-get install {version} {version}-venv)")
+def base_python() -> Path:
+    found = L.base_python()
+    if found is None:
+        version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        sys.exit(f"no {version} in /usr/local/bin or /usr/bin for the class's environments "
+                 f"(apt-get install {version} {version}-venv)")
+    return found
 
 
 def make_env(path: Path, borrow: bool, packages: list[str]) -> None:

@@ -65,6 +65,9 @@ def missing() -> str | None:
                               text=True, timeout=300)
         if done.returncode != 0 or not shutil.which("configurable-http-proxy"):
             return f"configurable-http-proxy could not be installed with npm: {done.stderr[-500:]}"
+    if L.base_python() is None:
+        return (f"no python{sys.version_info.major}.{sys.version_info.minor} in /usr/bin or /usr/local/bin"
+                " that the class's users can run (the class's environments are built on it)")
     if not (L.DATA / "MNIST").is_dir():
         return f"no MNIST in {L.DATA} (set VAE_COURSE_DATA)"
     return None
