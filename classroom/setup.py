@@ -14,12 +14,15 @@ the instructor only), and the instructor's nbgrader course folder with notebook 
 ``--borrow-deps`` (the end-to-end test's shortcut): the two environments take torch, JupyterLab and
 the rest from this Python's site-packages through a .pth file instead of installing them (minutes of
 downloads); what differs between them (the course package, nbgrader's and JupyterHub's scripts and
-config) is installed as in a real setup. Run it again after changing the course: it is idempotent.
+config) is installed as in a real setup. Run it again after changing the course: it is idempotent,
+and keeps an environment built before with the same packages (only the course package is installed
+again).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pwd
 import secrets
@@ -71,13 +74,20 @@ def base_python() -> Path:
     return found
 
 
-def make_env(path: Path, borrow: bool, packages: list[str]) -> None:
-    """A venv at ``path`` with ``packages`` installed (their dependencies borrowed from this Python
-    when ``borrow``, else installed too)."""
+def make_env(path: Path, borrow: bool, course: str, packages: list[str]) -> None:
+    """A venv at ``path`` with the course package ``course`` and ``packages`` installed (their
+    dependencies borrowed from this Python when ``borrow``, else installed too). An environment
+    built before with the same packages is kept, and only ``course`` is installed again."""
+    python = path / "bin" / "python"
+    stamp = path / ".classroom-packages"
+    wanted = json.dumps({"borrow": borrow, "python": str(base_python()), "packages": packages})
+    if stamp.exists() and stamp.read_text() == wanted:
+        run(python, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", course)
+        return
     if path.exists():
         shutil.rmtree(path)
     run(base_python(), "-m", "venv", path)
-    python = path / "bin" / "python"
+    packages = [course, *packages]
     if borrow:
         ours = [p for p in site.getsitepackages() + sys.path if p.endswith("site-packages")]
         Path(purelib(python), "_borrowed_dependencies.pth").write_text("\n".join(dict.fromkeys(ours)) + "\n")
@@ -95,6 +105,7 @@ def make_env(path: Path, borrow: bool, packages: list[str]) -> None:
         run(python, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", *packages, "soupsieve")
     else:
         run(python, "-m", "pip", "install", "-q", *packages)
+    stamp.write_text(wanted)
 
 
 def jupyterhub_requirement() -> str:
@@ -121,8 +132,8 @@ def setup(borrow: bool) -> None:
     (wheel,) = L.RELEASE_DIR.glob("*.whl")
 
     hub = jupyterhub_requirement()
-    make_env(L.STUDENT_ENV, borrow, [str(wheel), hub, "nbgrader>=0.9", "alembic"])
-    make_env(L.INSTRUCTOR_ENV, borrow, [str(L.ROOT), hub, "nbgrader>=0.9", "alembic"])
+    make_env(L.STUDENT_ENV, borrow, str(wheel), [hub, "nbgrader>=0.9", "alembic"])
+    make_env(L.INSTRUCTOR_ENV, borrow, str(L.ROOT), [hub, "nbgrader>=0.9", "alembic"])
     for env in (L.STUDENT_ENV, L.INSTRUCTOR_ENV):
         if shutil.which("runuser"):  # every student can start this Python
             run("runuser", "-u", L.STUDENTS[0], "--", env / "bin" / "python", "-c",
@@ -144,6 +155,11 @@ def setup(borrow: bool) -> None:
     run("chown", "-R", f"{L.INSTRUCTOR}:{L.INSTRUCTOR}", L.COURSE_DIR)
     run("chmod", "-R", "go-rwx", L.COURSE_DIR)
 
+    readable = subprocess.run(["runuser", "-u", L.STUDENTS[0], "--", "ls", L.DATA / "MNIST"],
+                              capture_output=True) if shutil.which("runuser") else None
+    if readable is not None and readable.returncode != 0:
+        print(f"note: the students cannot read {L.DATA / 'MNIST'} (VAE_COURSE_DATA): chmod -R a+rX it, "
+              "and every folder above it a+x")
     if os.stat(L.ROOT).st_mode & 0o005 and (L.ROOT / "solutions").exists():
         print(f"note: {L.ROOT} (with solutions/) is readable by every user of this machine, students "
               f"included; on a real server keep the clone where they cannot read it "
