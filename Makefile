@@ -41,8 +41,9 @@ hub: $(VENV)/.installed-hub
 	@command -v configurable-http-proxy >/dev/null || { echo "install the proxy first:" \
 		"apt-get install nodejs npm && npm install -g configurable-http-proxy"; exit 1; }
 	$(BIN)/python classroom/setup.py
-	@echo "JupyterHub: http://127.0.0.1:$(HUB_PORT)  users: vaehub-instructor (admin)," \
-		"vaehub-student1, vaehub-student2  password: $$(cat /srv/vaehub/hub/class-password)"
+	@echo "JupyterHub: http://127.0.0.1:$(HUB_PORT)"; \
+	echo "  vaehub-instructor (admin), password: $$(cat /srv/vaehub/hub/instructor-password)"; \
+	echo "  vaehub-student1, vaehub-student2, the class password: $$(cat /srv/vaehub/hub/class-password)"
 	cd /srv/vaehub/hub && VAEHUB_PORT=$(HUB_PORT) VAE_COURSE_DATA="$${VAE_COURSE_DATA:-$(CURDIR)/data}" \
 		$(CURDIR)/$(BIN)/python -m jupyterhub -f $(CURDIR)/classroom/jupyterhub_config.py
 

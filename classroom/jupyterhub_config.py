@@ -29,10 +29,13 @@ c.JupyterHub.cookie_secret_file = str(L.HUB_DIR / "jupyterhub_cookie_secret")
 c.ConfigurableHTTPProxy.pid_file = str(L.HUB_DIR / "jupyterhub-proxy.pid")
 c.ConfigurableHTTPProxy.should_start = True   # the hub starts the proxy, and stops it when it stops
 
-# who may log in: the class's system users, one shared class password (classroom/setup.py wrote it;
-# on a real server use PAM, the default, or the university's OAuth: see the README)
+# who may log in: the class's system users; the students with one shared class password, the
+# instructor (an admin) with a password of their own (classroom/setup.py wrote both). For trying
+# only: a student who knows the class password can log in as another student. On a real server use
+# PAM, JupyterHub's default (each user's system password), or the university's OAuth.
 c.JupyterHub.authenticator_class = "shared-password"
 c.SharedPasswordAuthenticator.user_password = L.PASSWORD_FILE.read_text().strip()
+c.SharedPasswordAuthenticator.admin_password = L.INSTRUCTOR_PASSWORD_FILE.read_text().strip()
 c.Authenticator.allowed_users = set(L.USERS)
 c.Authenticator.admin_users = {L.INSTRUCTOR}
 

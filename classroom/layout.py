@@ -20,7 +20,8 @@ OPT = Path("/opt/vaehub")
 RELEASE_DIR = OPT / "release"        # the release: student notebook, wheel, README (world-readable)
 STUDENT_ENV = OPT / "student-env"    # the release wheel, jupyterhub-singleuser, nbgrader: students' servers
 INSTRUCTOR_ENV = OPT / "instructor-env"  # the full course: the instructor's server and nbgrader commands
-PASSWORD_FILE = HUB_DIR / "class-password"
+PASSWORD_FILE = HUB_DIR / "class-password"            # the students' (make hub's shared password)
+INSTRUCTOR_PASSWORD_FILE = HUB_DIR / "instructor-password"  # the instructor's, an admin's: 32+ characters
 COURSE_DIR = Path("/home") / INSTRUCTOR / COURSE_ID  # the instructor's nbgrader course folder
 
 ROOT = Path(__file__).resolve().parents[1]  # this repository

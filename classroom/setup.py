@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import layout as L  # noqa: E402
 
-STUDENT_NBGRADER_CONFIG = f"""# nbgrader for the class's servers: the hub's exchange, one course
+CLASS_NBGRADER_CONFIG = f"""# nbgrader for the class's servers: the hub's exchange, one course
 c = get_config()  # noqa: F821
 c.Exchange.root = "{L.EXCHANGE}"
 c.CourseDirectory.course_id = "{L.COURSE_ID}"
@@ -120,9 +120,10 @@ def setup(borrow: bool) -> None:
     for folder, mode in ((L.SRV, 0o755), (L.HUB_DIR, 0o700), (L.EXCHANGE, 0o1777), (L.OPT, 0o755)):
         folder.mkdir(parents=True, exist_ok=True)
         os.chmod(folder, mode)
-    if not L.PASSWORD_FILE.exists():
-        L.PASSWORD_FILE.write_text(secrets.token_urlsafe(9) + "\n")
-        os.chmod(L.PASSWORD_FILE, 0o600)
+    for file, size in ((L.PASSWORD_FILE, 9), (L.INSTRUCTOR_PASSWORD_FILE, 33)):
+        if not file.exists():
+            file.write_text(secrets.token_urlsafe(size) + "\n")
+            os.chmod(file, 0o600)
 
     # the release: student notebook, wheel without the answers, README
     if L.RELEASE_DIR.exists():
@@ -135,13 +136,13 @@ def setup(borrow: bool) -> None:
     make_env(L.STUDENT_ENV, borrow, str(wheel), [hub, "nbgrader>=0.9", "alembic"])
     make_env(L.INSTRUCTOR_ENV, borrow, str(L.ROOT), [hub, "nbgrader>=0.9", "alembic"])
     for env in (L.STUDENT_ENV, L.INSTRUCTOR_ENV):
-        if shutil.which("runuser"):  # every student can start this Python
-            run("runuser", "-u", L.STUDENTS[0], "--", env / "bin" / "python", "-c",
-                "import nbgrader, jupyterhub")
+        if shutil.which("runuser"):  # the environment's users can start its Python
+            user = L.INSTRUCTOR if env == L.INSTRUCTOR_ENV else L.STUDENTS[0]
+            run("runuser", "-u", user, "--", env / "bin" / "python", "-c", "import nbgrader, jupyterhub")
         shutil.copy(Path(__file__).with_name("vaehub_exchange.py"), purelib(env / "bin" / "python"))
         config = env / "etc" / "jupyter"
         config.mkdir(parents=True, exist_ok=True)
-        (config / "nbgrader_config.py").write_text(STUDENT_NBGRADER_CONFIG)
+        (config / "nbgrader_config.py").write_text(CLASS_NBGRADER_CONFIG)
         run("chmod", "-R", "a+rX,go-w", env)
     # the instructor's environment holds the course's references: the instructor's group only
     os.chown(L.INSTRUCTOR_ENV, 0, instructor.pw_gid)
