@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: lab test test-browser screenshots demo book lint student release grade bench bench-course bench-grader clean-cache
+.PHONY: hub test-hub lab test test-browser screenshots demo book lint student release grade bench bench-course bench-grader clean-cache
 
 # JupyterLab serves the repository root (notebooks/ and solutions/ both reachable) and opens on
 # notebooks/. As root (containers) it needs --allow-root, added here. Extra flags go in LAB_ARGS,
@@ -25,6 +25,27 @@ test: $(VENV)/.installed-test
 # skipped, with the reason, where no chromium is found. Fast mode unless VAE_COURSE_FAST says otherwise.
 test-browser: $(VENV)/.installed-test
 	VAE_COURSE_FAST="$${VAE_COURSE_FAST:-1}" $(BIN)/pytest -m browser tests/browser
+
+# A class on a real JupyterHub on this machine, end to end, as root (tests/test_hub.py): the classroom's
+# users, exchange and environments are created, the cycle release -> feedback runs, all is removed.
+# Skipped, with the reason, without root or configurable-http-proxy (npm install -g configurable-http-proxy).
+test-hub: $(VENV)/.installed-hub
+	VAE_COURSE_FAST=1 $(BIN)/python -m pytest -m hub -s -p no:cacheprovider tests/test_hub.py
+
+# A class on this machine for a person to try (as root): classroom/setup.py (users vaehub-instructor,
+# vaehub-student1, vaehub-student2; exchange; release 05; environments), then JupyterHub on
+# http://127.0.0.1:$(HUB_PORT) (the proxy: configurable-http-proxy from npm). Ctrl-C stops it.
+# `$(BIN)/python classroom/setup.py --remove` removes the class.
+HUB_PORT ?= 8000
+hub: $(VENV)/.installed-hub
+	@command -v configurable-http-proxy >/dev/null || { echo "install the proxy first:" \
+		"apt-get install nodejs npm && npm install -g configurable-http-proxy"; exit 1; }
+	$(BIN)/python classroom/setup.py
+	@echo "JupyterHub: http://127.0.0.1:$(HUB_PORT)"; \
+	echo "  vaehub-instructor (admin), password: $$(cat /srv/vaehub/hub/instructor-password)"; \
+	echo "  vaehub-student1, vaehub-student2, the class password: $$(cat /srv/vaehub/hub/class-password)"
+	cd /srv/vaehub/hub && VAEHUB_PORT=$(HUB_PORT) VAE_COURSE_DATA="$${VAE_COURSE_DATA:-$(CURDIR)/data}" \
+		$(CURDIR)/$(BIN)/python -m jupyterhub -f $(CURDIR)/classroom/jupyterhub_config.py
 
 # The README's pictures: the browser tests in full mode (trains the full models once), into docs/.
 screenshots: $(VENV)/.installed-test
@@ -89,6 +110,10 @@ $(VENV)/bin/python:
 
 $(VENV)/.installed-lab: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install -e .
+	touch $@
+
+$(VENV)/.installed-hub: $(VENV)/.installed-test
+	$(BIN)/python -m pip install -e ".[test,hub]"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
