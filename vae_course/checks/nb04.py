@@ -298,7 +298,7 @@ _x_bin = _images(3, binary=True)
 
 def _certain(seed, n=2):
     """Binary images and a decoder that is certain of half their pixels (x_hat exactly 0 or 1, and
-    right: float32's sigmoid rounds logits above about 17 to 1 and below about -104 to 0) and unsure
+    right: float32's sigmoid rounds logits above about 17 to 1 and below about -89 to 0) and unsure
     of the rest: ``(x_hat, x)``. A loss written as x log x_hat + ... meets 0 * log 0 there."""
     g = torch.Generator().manual_seed(seed)
     x = (torch.rand(n, 1, 28, 28, generator=g) > 0.5).float()
