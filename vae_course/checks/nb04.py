@@ -303,7 +303,7 @@ def _certain(seed, n=2):
     g = torch.Generator().manual_seed(seed)
     x = (torch.rand(n, 1, 28, 28, generator=g) > 0.5).float()
     unsure = 0.01 + 0.98 * torch.rand(n, 1, 28, 28, generator=g)
-    certain = torch.rand(n, 1, 28, 28, generator=g) < 0.5
+    certain = torch.rand(n, 1, 28, 28, generator=g) > 0.5
     return torch.where(certain, x, unsure), x
 
 
