@@ -1,6 +1,6 @@
 """The grader's hidden cases of every function exercise (``FunctionExercise(..., hidden=...)``).
 
-For each function exercise of notebooks 00 to 09: the hidden cases exist, are a function of the seed
+For each function exercise of notebooks 00 to 10: the hidden cases exist, are a function of the seed
 alone (the same inputs, bit for bit, for the same seed; other inputs for another seed; the global
 random state untouched), and are as valid as the public cases: the reference and the solution shown
 to learners pass on them, every mistake the public cases name is named on them too, and the untouched
@@ -28,7 +28,7 @@ SEEDS = (0, 7, 2**40 + 3)
 
 def _function_exercises():
     found = []
-    for nn_ in range(10):
+    for nn_ in range(11):
         module = importlib.import_module(f"vae_course.checks.nb{nn_:02d}")
         found += [(f"nb{nn_:02d}.ex{ex.number}", ex) for ex in exercises_in(module)
                   if isinstance(ex, FunctionExercise)]

@@ -20,7 +20,7 @@ from vae_course import curriculum
 from vae_course.checks.core import exercises_in
 from vae_course.instructor import grade, release
 
-NOTEBOOKS = [f"nb{n:02d}" for n in range(10)]
+NOTEBOOKS = [f"nb{n:02d}" for n in range(11)]
 
 
 def judged(notebook):

@@ -32,7 +32,7 @@ from vae_course.checks.core import FunctionExercise, exercises_in
 from vae_course.instructor import release
 
 TESTS = Path(__file__).resolve().parent
-NOTEBOOKS = [f"nb{n:02d}" for n in range(10)]
+NOTEBOOKS = [f"nb{n:02d}" for n in range(11)]
 
 
 @pytest.fixture(scope="module")

@@ -46,4 +46,7 @@ ANSWERS: dict[tuple[str, int], tuple[str, ...]] = {
     ("nb09", 2): ("perceptual.feature_distance",),
     ("nb09", 3): ("perceptual.feature_consistent_loss",),
     ("nb09", 4): ("models.ConvDecoder", "models.conv_vae"),
+    ("nb10", 1): (),  # the conditional importance-sampled estimate: the notebook's own function
+    ("nb10", 2): (),  # the entropy of q(y|x): one line of the notebook, not a package function
+    ("nb10", 3): (),  # M2's unlabelled loss: the notebook's own function (the package holds no M2)
 }
