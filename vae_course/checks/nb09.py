@@ -16,7 +16,6 @@ convolutions, its parameter count, a non-linear map).
 """
 
 import copy
-import math
 
 import torch
 from torch import nn
@@ -35,6 +34,7 @@ from vae_course.checks.behaviour import (
     is_affine,
 )
 from vae_course.checks.core import Case, FunctionExercise, Mistake
+from vae_course.checks.loss_check import compare_losses, loss_outcome
 from vae_course.checks.rebuild import GradedModuleExercise, expect_images, hidden_module_cases
 from vae_course.losses import bernoulli_log_likelihood
 from vae_course.perceptual import FeatureNet
@@ -248,58 +248,17 @@ def _dfc_variant(kl=True, weighted=True, feature_gradient=True, reduce="mean", i
     return dfc_loss
 
 
-# What a loss returned, as numbers (the grader's wire carries nothing else): its form, its value and
-# the gradient of every parameter of the model it was computed on.
-WITH_GRAPH, NO_GRAPH, NUMBER, NOT_SCALAR, OTHER = range(5)
-
-
 class LossExercise(FunctionExercise):
     """A training loss of a model: each case computes it on a fresh copy of the case's model (every
     ``z`` drawn from the same seed) and compares its value and the gradient it gives every parameter
-    with the reference's."""
+    with the reference's (``checks.loss_check``)."""
 
     def _call(self, fn, case):
         model, net, x, lam = copy.deepcopy(case.args)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             loss = fn(model, net, x, lam)
-        if isinstance(loss, (int, float)) and not isinstance(loss, bool):
-            return NUMBER, float(loss), None
-        if not torch.is_tensor(loss):
-            return OTHER, None, None
-        if loss.numel() != 1:
-            return NOT_SCALAR, None, list(loss.shape)
-        if not loss.requires_grad:
-            return NO_GRAPH, float(loss.detach()), None
-        grads = torch.autograd.grad(loss, list(model.parameters()), allow_unused=True)
-        return WITH_GRAPH, float(loss.detach()), [torch.zeros_like(p) if g is None else g.detach()
-                                                  for p, g in zip(model.parameters(), grads)]
-
-
-def _compare_losses(got, expected):
-    (form, value, extra), (e_form, e_value, e_extra) = got, expected
-    if form == OTHER:
-        return "your function returned no tensor: return the batch's loss, a tensor of one number"
-    if form == NOT_SCALAR:
-        return (f"your loss has shape {tuple(extra)}: return one number for the batch, the mean "
-                "over its images")
-    if not math.isfinite(value) or abs(value - e_value) > 1e-4 * abs(e_value) + 1e-3:
-        return f"your loss is {value:.4f}, the reference's {e_value:.4f}"
-    if form != e_form and form == NUMBER:
-        return ("your loss has the right value but is a Python number (loss.item()?): return the "
-                "tensor, so that the training loop can call loss.backward() on it")
-    if form != e_form and form == NO_GRAPH:
-        return ("your loss has the right value but no graph (requires_grad is False): compute it "
-                "from model(x) outside torch.no_grad(), so that its gradient reaches the weights")
-    if form != e_form:
-        return "your loss has the right value but not the form of the one it is compared with"
-    if form == WITH_GRAPH:
-        off = max((g - e).abs().max().item() for g, e in zip(extra, e_extra))
-        if off > 1e-4 * max(e.abs().max().item() for e in e_extra) + 1e-5:
-            return (f"your loss has the right value, but its gradient with respect to a weight of "
-                    f"the model differs from the reference's by {off:.2e}: a part of the loss does "
-                    "not reach the weights as it should")
-    return None
+        return loss_outcome(loss, model)
 
 
 def _loss_case(name, seed, n, latent_dim, lam):
@@ -340,7 +299,7 @@ ex3 = LossExercise(
     cases=_cases_ex3(),
     hidden=_hidden_ex3,
     seed=SEED,
-    compare=_compare_losses,
+    compare=compare_losses,
     mistakes=[
         Mistake("It looks like the KL term is missing: the loss is the negative ELBO (reconstruction "
                 "plus KL(q(z|x) || p(z))) plus lam times the feature distance.",

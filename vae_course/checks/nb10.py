@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vae_course.checks.core import Case, FunctionExercise, Mistake
-from vae_course.checks.nb09 import NO_GRAPH, NOT_SCALAR, NUMBER, OTHER, WITH_GRAPH, _compare_losses
+from vae_course.checks.loss_check import compare_losses, loss_outcome
 
 # ---------------------------------------------------------------------------------------------------
 # Exercise 1
@@ -38,7 +38,8 @@ def _cll_reference(log_lik, z, prior_mu, prior_logvar, q_mu, q_logvar):
     return (torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0])).to(log_lik.dtype)
 
 
-def _cll_variant(proposal_as_prior=False, average_logs=False, no_mean=False, swapped=False, std_is_logvar=False):
+def _cll_variant(proposal_as_prior=False, average_logs=False, no_mean=False, swapped=False,
+                 std_is_logvar=False):
     def cll_estimate(log_lik, z, prior_mu, prior_logvar, q_mu, q_logvar):
         def log_normal(z, mu, logvar):
             std = logvar.exp() if std_is_logvar else (0.5 * logvar).exp()
@@ -117,7 +118,8 @@ ex1 = FunctionExercise(
     ],
     solution=("def cll_estimate(log_lik, z, prior_mu, prior_logvar, q_mu, q_logvar):\n"
               "    def log_normal(z, mu, logvar):  # (K, B, L) -> (K, B)\n"
-              "        return -0.5 * (math.log(2 * math.pi) + logvar + (z - mu) ** 2 / logvar.exp()).sum(dim=-1)\n"
+              "        per_coordinate = math.log(2 * math.pi) + logvar + (z - mu) ** 2 / logvar.exp()\n"
+              "        return -0.5 * per_coordinate.sum(dim=-1)\n"
               "    log_w = log_lik + log_normal(z, prior_mu, prior_logvar) - log_normal(z, q_mu, q_logvar)\n"
               "    return torch.logsumexp(log_w, dim=0) - math.log(len(log_w))  # (B,)\n"),
     points=2,
@@ -206,8 +208,10 @@ class ProbeM2(nn.Module):
 
     def __init__(self, latent_dim=2, hidden=16):
         super().__init__()
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.Tanh(), nn.Linear(hidden, 10))
-        self.encoder = nn.Sequential(nn.Linear(784 + 10, hidden), nn.Tanh(), nn.Linear(hidden, 2 * latent_dim))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.Tanh(),
+                                        nn.Linear(hidden, 10))
+        self.encoder = nn.Sequential(nn.Linear(784 + 10, hidden), nn.Tanh(),
+                                     nn.Linear(hidden, 2 * latent_dim))
         self.decoder = nn.Sequential(nn.Linear(latent_dim + 10, hidden), nn.Tanh(), nn.Linear(hidden, 784))
 
     def classify(self, x):
@@ -251,24 +255,14 @@ def _unlabelled_variant(entropy=-1.0, weights="q", reduce="mean"):
 class M2LossExercise(FunctionExercise):
     """The unlabelled loss of an M2 model: each case computes it on a fresh copy of the case's model
     and compares its value and the gradient it gives every parameter with the reference's (the form
-    of ``checks.nb09.LossExercise``'s results, judged by the same comparison)."""
+    of ``checks.loss_check``, as notebook 09's loss exercise)."""
 
     def _call(self, fn, case):
         model, x = copy.deepcopy(case.args)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
             loss = fn(model, x)
-        if isinstance(loss, (int, float)) and not isinstance(loss, bool):
-            return NUMBER, float(loss), None
-        if not torch.is_tensor(loss):
-            return OTHER, None, None
-        if loss.numel() != 1:
-            return NOT_SCALAR, None, list(loss.shape)
-        if not loss.requires_grad:
-            return NO_GRAPH, float(loss.detach()), None
-        grads = torch.autograd.grad(loss, list(model.parameters()), allow_unused=True)
-        return WITH_GRAPH, float(loss.detach()), [torch.zeros_like(p) if g is None else g.detach()
-                                                  for p, g in zip(model.parameters(), grads)]
+        return loss_outcome(loss, model)
 
 
 def _m2_case(name, seed, n, latent_dim):
@@ -295,7 +289,8 @@ def _hidden_ex3(seed):
     n = torch.randint(2, 9, (2,), generator=g).tolist()
     L = torch.randint(2, 6, (2,), generator=g).tolist()
     base = int(torch.randint(0, 2**31 - 2, (), generator=g))
-    return [_m2_case(f"hidden case: {n[k]} binary images, an M2 with a {L[k]}-D code", base + 7 * k, n[k], L[k])
+    return [_m2_case(f"hidden case: {n[k]} binary images, an M2 with a {L[k]}-D code", base + 7 * k,
+                     n[k], L[k])
             for k in range(2)]
 
 
@@ -305,7 +300,7 @@ ex3 = M2LossExercise(
     reference=_unlabelled_reference,
     cases=_cases_ex3(),
     hidden=_hidden_ex3,
-    compare=_compare_losses,
+    compare=compare_losses,
     mistakes=[
         Mistake("It looks like the entropy of q(y|x) is missing: without it the loss is lowest when "
                 "q(y|x) puts everything on the one label with the smallest L(x, y), whatever the "
