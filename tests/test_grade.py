@@ -614,6 +614,22 @@ def test_a_course_notebook_solved_and_untouched_with_both_kinds_of_exercise(tmp_
 
 
 @needs_sandbox
+def test_notebook_10_solved_and_untouched_with_a_loss_judged_by_its_gradients(tmp_path):
+    """Notebook 10 as handed in: the conditional importance-sampled estimate, the entropy and M2's
+    unlabelled loss (value and gradients on the grader's hidden M2 models), all judged by the grader."""
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    name = "10_what_the_cvae_was_invented_for.ipynb"
+    shutil.copy(ROOT / "solutions" / name, subs / "10_solved.ipynb")
+    shutil.copy(ROOT / "notebooks" / name, subs / "10_untouched.ipynb")
+    rows = run_grader(subs, ROOT / "notebooks", tmp_path / "grades.csv", "--assignment", "10",
+                      "--jobs", "2", "--timeout", "600")
+    got = {(s, e): (r["status"], r["judged_in"]) for (s, e), r in rows.items()}
+    assert got == {**{("10_solved", str(n)): ("passed", "grader") for n in (1, 2, 3)},
+                   **{("10_untouched", str(n)): ("not attempted", "grader") for n in (1, 2, 3)}}
+
+
+@needs_sandbox
 def test_notebook_05_s_samplers_are_judged_by_the_grader_from_what_they_drew(tmp_path):
     """Exercises 1 (the reparameterized sample) and 4 (samples from the prior) of 05, right and
     wrong: judged in the grader's process from the draws, gradients and codes the kernel returned
