@@ -304,7 +304,7 @@ ex3 = M2LossExercise(
     mistakes=[
         Mistake("It looks like the entropy of q(y|x) is missing: without it the loss is lowest when "
                 "q(y|x) puts everything on the one label with the smallest L(x, y), whatever the "
-                "digit, and it bounds nothing. Subtract H(q(y|x)) per image.",
+                "digit (still a bound on -log p(x), but a looser one). Subtract H(q(y|x)) per image.",
                 like=_unlabelled_variant(entropy=0.0)),
         Mistake("It looks like the entropy is added: the loss is sum_y q(y|x) L(x, y) MINUS "
                 "H(q(y|x)) (the bound on log p(x) adds it, the loss is the bound's negative).",
