@@ -119,3 +119,23 @@ def test_a_tiny_run_with_page_writes_its_table_into_the_page(tmp_path, capsys):
     printed_table = "\n".join(line for line in out.splitlines() if line.startswith("|"))
     assert printed_table in shown and bench_page.today() in shown
     assert bench_page.stale_blocks(page) == []
+
+
+def test_the_m2_sweep_runs_notebook_10s_own_code_and_scores_on_the_validation_set(monkeypatch):
+    from vae_course.bench import m2_settings
+
+    monkeypatch.setenv("VAE_COURSE_FAST", "1")
+    ns = m2_settings.notebook_namespace()
+    assert len(ns["x_val"]) == 5000 and not ns["held_out"][ns["pool"]].any(), "validation apart from the pool"
+    rows = m2_settings.sweep(grid=[(1000.0, 8e-3)], tiny=True)
+    assert [r[0] for r in rows] == ["M2, alpha 1000, peak lr 0.008", "control: M2 without U, peak lr 0.008"]
+    assert all(0.0 <= accuracy <= 1.0 for _, accuracy, _ in rows)
+
+
+def test_the_m2_sweep_names_a_definition_it_cannot_find(tmp_path):
+    from vae_course.bench import m2_settings
+
+    notebook = tmp_path / "10.ipynb"
+    notebook.write_text(json.dumps({"cells": [{"cell_type": "code", "source": ["import torch\n"]}]}))
+    with pytest.raises(RuntimeError, match="expected one code cell holding"):
+        m2_settings.notebook_namespace(notebook)
