@@ -2,7 +2,8 @@
 
 For presenters: ``digit_mixer(cvae)`` returns a widget with ten digit buttons and one slider per
 latent dimension (the "style"); the image ``cvae.decode(z, y)`` is redrawn live, large, next to a
-strip of all ten digits drawn with the same style.
+strip of all ten digits decoded from the same code (the same style for every digit only as far as
+the trained model makes it so: notebook 06 measures it).
 
 Where no widget front end renders it (nbval, a plain ``nbconvert`` run, a web viewer), the same
 object shows a static picture of the same content instead: every digit (columns) for a few styles
@@ -30,7 +31,7 @@ def default_styles(latent_dim: int, n: int = 4, scale: float = 1.5) -> np.ndarra
     return np.linspace(-scale, scale, n)[:, None] * np.ones((1, latent_dim))
 
 
-def draw_mixer_figure(cvae, styles=None, title="Digit mixer: one style per row, every digit"):
+def draw_mixer_figure(cvae, styles=None, title="Digit mixer: one code z per row, decoded with every label"):
     """The static version: rows = styles ``(S, latent_dim)``, columns = the digits 0..9.
 
     Returns the Figure.
@@ -55,7 +56,7 @@ def _frame(cvae, digit: int, z) -> plt.Figure:
     ax.set_yticks([])
     ax.set_title(f"digit {digit}", fontsize=11)
     ax2 = fig.add_subplot(gs[1])
-    image_grid(strip, ncol=5, ax=ax2, title="the same style, every digit")
+    image_grid(strip, ncol=5, ax=ax2, title="the same code, every digit")
     return fig
 
 
