@@ -241,3 +241,14 @@ def test_an_installed_wheel_keeps_data_and_models_in_the_learners_home_not_in_si
     home = Path.home() / ".cache" / "vae_course"
     assert course_folder("data", site / "vae_course") == home / "data"
     assert course_folder(".cache", site / "vae_course") == home / "cache"
+
+
+def test_validation_split_holds_out_the_last_rows_and_refuses_impossible_sizes():
+    from vae_course.data import validation_split
+
+    x = torch.arange(10).float()
+    train, val = validation_split(x, 4)
+    assert train.tolist() == list(range(6)) and val.tolist() == [6, 7, 8, 9]
+    for bad in (0, 10, 2.5, True):
+        with pytest.raises(ValueError, match="n_validation"):
+            validation_split(x, bad)

@@ -55,7 +55,7 @@ def test_the_readme_shows_what_the_check_prints_for_a_forgotten_zero_grad():
 
 def test_the_readme_is_a_front_door_not_a_manual():
     lines = README.count("\n")
-    assert lines <= 160, f"the README has {lines} lines; move details to a page under docs/ and link it"
+    assert lines <= 170, f"the README has {lines} lines; move details to a page under docs/ and link it"
 
 
 def test_the_readme_links_the_pages_it_moved_out():

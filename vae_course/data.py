@@ -244,6 +244,16 @@ def binarize_fixed(x: torch.Tensor, seed: int = 0) -> torch.Tensor:
     return torch.bernoulli(x, generator=g)
 
 
+def validation_split(x: torch.Tensor, n_validation: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x_train, x_validation)``: all but the last ``n_validation`` rows, and those last rows, held
+    out for choosing settings so that no choice is made on test images. Burda et al.'s code (2016)
+    holds out MNIST's last 400 training images this way."""
+    if not isinstance(n_validation, int) or isinstance(n_validation, bool) or not 0 < n_validation < len(x):
+        raise ValueError(f"n_validation must be a whole number between 1 and {len(x) - 1}, "
+                         f"got {n_validation!r}.")
+    return x[:-n_validation], x[-n_validation:]
+
+
 def random_subset(n: int, *tensors: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, ...]:
     """The same ``n`` rows of each of ``tensors`` (images and their labels, say), drawn uniformly
     without replacement by ``seed``, in their original order; all rows when ``n`` is at least their

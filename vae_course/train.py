@@ -14,6 +14,7 @@ import inspect
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -180,7 +181,8 @@ def adam(model: torch.nn.Module, lr: float = 1e-3) -> torch.optim.Adam:
 
 def fit(model, loss_fn, train_data, epochs: int, *, test_data=None, batch_size: int = 128,
         lr: float = 1e-3, seed: int = 0, device=None, transform=None, progress: bool = True,
-        optimizer=None, reinit: bool = True, schedule: str = "constant") -> History:
+        optimizer=None, reinit: bool = True, schedule: str = "constant",
+        after_epoch: Callable[[int], None] | None = None) -> History:
     """Train ``model`` with Adam on in-memory data; returns a :class:`History`.
 
     Args:
@@ -203,6 +205,9 @@ def fit(model, loss_fn, train_data, epochs: int, *, test_data=None, batch_size: 
         schedule: ``"constant"`` (``lr`` throughout) or ``"one-cycle"``: the learning rate rises from
             ``lr / 25`` to ``lr`` over the first 30 % of the batches, then falls to almost zero by the
             last (``torch.optim.lr_scheduler.OneCycleLR``, stepped after every batch).
+        after_epoch: optional, called with the epoch number (1, 2, ...) after each epoch, e.g. to
+            save sample images as training goes (not counted in ``History.seconds``, like the
+            test evaluation).
     """
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}.")
@@ -247,6 +252,9 @@ def fit(model, loss_fn, train_data, epochs: int, *, test_data=None, batch_size: 
             history.test_loss.append(evaluate(model, loss_fn, test_data))
             postfix["test"] = f"{history.test_loss[-1]:.2f}"
         bar.set_postfix(postfix)
+        if after_epoch is not None:
+            after_epoch(epoch)
+            model.train()
     bar.close()
     model.eval()
     return history

@@ -22,19 +22,20 @@ BEST = {"latent_dim": 50, "hidden": (512, 512), "batch_size": 256, "lr": 3e-3}
 
 
 def epochs_that_fit(seconds: float, x, config: dict, device="cpu", warmup_batches: int = 30,
-                    margin: float = 0.85) -> tuple[int, float]:
+                    margin: float = 0.85, model=None, loss_fn=vae_loss_logits) -> tuple[int, float]:
     """How many whole epochs of ``config`` fit in ``seconds``: a throwaway model trains a few
     warm-up batches, then one whole epoch of ``x`` is timed; ``margin`` leaves room for a long run
     being slower per epoch than one epoch alone (measured on 2 cores: 96 epochs planned with a
     margin of 0.93 took 314 s of a 300 s budget, 12 % slower per epoch than the timed one).
+    ``model`` (default a ``VAE`` of ``config``'s size) and ``loss_fn`` are the throwaway's.
     Returns (epochs, training images per second of the timed epoch)."""
-    probe = VAE(config["latent_dim"], config["hidden"])
+    probe = model if model is not None else VAE(config["latent_dim"], config["hidden"])
     start = time.perf_counter()
-    fit(probe, vae_loss_logits, x[:warmup_batches * config["batch_size"]], epochs=1,
+    fit(probe, loss_fn, x[:warmup_batches * config["batch_size"]], epochs=1,
         batch_size=config["batch_size"], lr=config["lr"], transform=binarize_dynamic, progress=False,
         device=device)
     epoch_start = time.perf_counter()
-    fit(probe, vae_loss_logits, x, epochs=1, batch_size=config["batch_size"], lr=config["lr"],
+    fit(probe, loss_fn, x, epochs=1, batch_size=config["batch_size"], lr=config["lr"],
         transform=binarize_dynamic, progress=False, device=device, reinit=False)
     epoch_seconds = time.perf_counter() - epoch_start
     left = seconds - (time.perf_counter() - start)

@@ -20,7 +20,7 @@ import json
 import re
 from pathlib import Path
 
-NAMES = ("main", "course")
+NAMES = ("main", "course", "literature")
 
 
 def begin(name: str) -> str:
@@ -39,7 +39,10 @@ def today() -> str:
 def render_main(run: dict) -> str:
     """The table of parts 1 to 4 and the details under it."""
     details = "\n".join(f"- {line}" for line in run["details"])
-    return (f"The last run of `make bench`, on {run['machine']}, {run['date']}:\n\n{run['table']}\n\n"
+    parts = run.get("parts", [1, 2, 3, 4])
+    which = "" if parts == [1, 2, 3, 4] else f" (parts {', '.join(map(str, parts))} only)"
+    return (f"The last run of `make bench`{which}, on {run['machine']}, {run['date']}:\n\n"
+            f"{run['table']}\n\n"
             f"Details the run printed under the table:\n\n{details}")
 
 
@@ -60,7 +63,20 @@ def render_course(run: dict) -> str:
             "notebooks before it did not), in seconds:\n\n" + "\n".join(lines))
 
 
-RENDER = {"main": render_main, "course": render_course}
+def render_literature(run: dict) -> str:
+    """Part 3 under Burda et al.'s protocol (``make bench-full``): see :mod:`.literature`."""
+    from .literature import render  # imported here: literature imports this module
+    return render(run)
+
+
+def render_literature_short(run: dict) -> str:
+    from .literature import render_short
+    return render_short(run)
+
+
+RENDER = {"main": render_main, "course": render_course, "literature": render_literature}
+SHORT = {"literature": render_literature_short}
+"""What a companion page (the README) shows of a block, where it differs from the full page's."""
 
 
 def block(page: str, name: str) -> str | None:
@@ -81,6 +97,17 @@ def record_path(page: Path) -> Path:
     return page.with_suffix(".json")
 
 
+def load(page: Path) -> dict:
+    """The page's record: ``{name: run}``."""
+    return json.loads(record_path(page).read_text(encoding="utf-8"))
+
+
+def companions(page: Path) -> list[Path]:
+    """The other pages that show blocks of ``page``'s record: the README beside ``docs/``."""
+    readme = page.resolve().parent.parent / "README.md"
+    return [readme] if readme.is_file() and begin("literature") in readme.read_text(encoding="utf-8") else []
+
+
 def save(page: Path, runs: dict[str, dict]) -> None:
     """Merge ``runs`` (``{"main": ..., "course": ...}``, either or both) into the page's record and
     rewrite the page's blocks from it. Both files are written whole and then renamed into place."""
@@ -90,8 +117,15 @@ def save(page: Path, runs: dict[str, dict]) -> None:
     text = page.read_text(encoding="utf-8")
     for name, run in record.items():
         text = with_block(text, name, RENDER[name](run))
+    others = []
+    for other in companions(page):
+        other_text = other.read_text(encoding="utf-8")
+        for name, run in record.items():
+            if block(other_text, name) is not None:
+                other_text = with_block(other_text, name, SHORT.get(name, RENDER[name])(run))
+        others.append((other, other_text))
     for target, content in ((path, json.dumps(record, indent=1, ensure_ascii=False) + "\n"),
-                            (page, text)):
+                            (page, text), *others):
         temporary = target.with_name(f".{target.name}.tmp")
         temporary.write_text(content, encoding="utf-8")
         temporary.replace(target)
@@ -101,5 +135,11 @@ def stale_blocks(page: Path) -> list[str]:
     """The blocks of ``page`` that differ from what its record renders (missing ones included)."""
     record = json.loads(record_path(page).read_text(encoding="utf-8"))
     text = page.read_text(encoding="utf-8")
-    return [name for name in NAMES if name not in record
-            or block(text, name) != RENDER[name](record[name])]
+    stale = [name for name in NAMES if name not in record
+             or block(text, name) != RENDER[name](record[name])]
+    for other in companions(page):
+        other_text = other.read_text(encoding="utf-8")
+        stale += [f"{other.name}: {name}" for name in NAMES if block(other_text, name) is not None
+                  and (name not in record
+                       or block(other_text, name) != SHORT.get(name, RENDER[name])(record[name]))]
+    return stale

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..data import data_root, load_dataset
+from ..data import binarize_dynamic, data_root, load_dataset
 from ..losses import vae_loss
 from ..models import VAE
 from ..speed import vae_loss_logits
@@ -111,6 +111,40 @@ def course_epoch(device="cpu", max_batches: int | None = None, fast: bool = True
     epoch_start = time.perf_counter()
     fit(model, vae_loss_logits if fast else vae_loss, x, epochs=1, progress=False, device=device)
     return len(x), time.perf_counter() - epoch_start, epoch_start - start
+
+
+def compiled_epoch(device="cpu", max_batches: int | None = None, repeats: int = 2
+                   ) -> tuple[int, float, float]:
+    """``course_epoch``'s fast path with the loss (model forward and backward inside it) compiled by
+    ``torch.compile``: returns (images, seconds of the fastest of ``repeats`` epochs after the first,
+    seconds of compiling: the first epoch's time beyond that; the last, shorter batch compiles again)."""
+    x, _ = load_dataset("mnist", "train")
+    if max_batches is not None:
+        x = x[: max_batches * 128]
+    model = VAE(latent_dim=20, hidden=(400,))
+    torch._dynamo.reset()
+    loss = torch.compile(vae_loss_logits)
+    seconds = []
+    for epoch in range(1 + repeats):
+        start = time.perf_counter()
+        fit(model, loss, x, epochs=1, progress=False, device=device, seed=epoch, reinit=epoch == 0)
+        seconds.append(time.perf_counter() - start)
+    return len(x), min(seconds[1:]), seconds[0] - min(seconds[1:])
+
+
+def notebook_training(compiled: bool, device="cpu", n_train: int | None = None, epochs: int = 4
+                      ) -> float:
+    """Seconds of a learner's training as notebook 05 runs it (its 784-400-2 VAE, ``losses.vae_loss``
+    with its input checks, the course's recipe: ``epochs`` one-cycle epochs to 8e-3, binarized
+    batches), with ``compiled`` the loss compiled by ``torch.compile``, its compile time included."""
+    x, _ = load_dataset("mnist", "train")
+    x = x[:n_train]
+    torch._dynamo.reset()
+    start = time.perf_counter()
+    loss = torch.compile(vae_loss) if compiled else vae_loss
+    fit(VAE(latent_dim=2), loss, x, epochs, lr=8e-3, schedule="one-cycle", transform=binarize_dynamic,
+        progress=False, device=device)
+    return time.perf_counter() - start
 
 
 def flops_per_image(model: nn.Module) -> float:
