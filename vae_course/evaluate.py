@@ -97,9 +97,11 @@ def vae_log_weights(model, x: torch.Tensor, posterior=None) -> Callable[[int], t
     return draw
 
 
-def _per_batch(model, x, posterior, batch_size, seed, per_image) -> torch.Tensor:
+def _per_batch(model, x, posterior, batch_size, seed, per_image, log_weights=None) -> torch.Tensor:
     """``per_image(log_weights)`` on batches of ``x`` (and of ``posterior``), in eval mode, seeded,
-    without gradients and without touching the caller's random state."""
+    without gradients and without touching the caller's random state. ``log_weights`` builds the
+    draws, ``(model, x, posterior) -> (k -> (k, B))``; default :func:`vae_log_weights`."""
+    log_weights = log_weights or vae_log_weights
     if len(x) == 0:
         raise ValueError("need at least one image.")
     if posterior is not None:
@@ -111,17 +113,19 @@ def _per_batch(model, x, posterior, batch_size, seed, per_image) -> torch.Tensor
         torch.manual_seed(seed)
         for i in range(0, len(x), batch_size):
             q = None if posterior is None else tuple(p[i:i + batch_size] for p in posterior)
-            parts.append(per_image(vae_log_weights(model, x[i:i + batch_size], q)))
+            parts.append(per_image(log_weights(model, x[i:i + batch_size], q)))
     model.train(was_training)
     return torch.cat(parts)
 
 
 def log_px(model, x: torch.Tensor, K: int = 1000, chunk: int = 100, batch_size: int = 100,
-           seed: int = 0, posterior=None) -> Estimate:
+           seed: int = 0, posterior=None, log_weights=None) -> Estimate:
     """The importance-weighted estimate of log p(x) per image (a lower bound for every K), with
-    its standard error across the images of ``x``; seeded, the caller's random state untouched."""
+    its standard error across the images of ``x``; seeded, the caller's random state untouched.
+    ``log_weights``: another way to compute the same log-weights (default :func:`vae_log_weights`;
+    the benchmark passes one that works from the decoder's logits)."""
     return Estimate.of(_per_batch(model, x, posterior, batch_size, seed,
-                                  lambda draw: iw_bound(draw, K, chunk)), K)
+                                  lambda draw: iw_bound(draw, K, chunk), log_weights), K)
 
 
 def elbo(model, x: torch.Tensor, samples: int = 100, chunk: int = 100, batch_size: int = 100,
