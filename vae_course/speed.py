@@ -26,9 +26,9 @@ from .train import Recipe
 
 RECIPE = {"batch_size": Recipe.batch_size, "lr": Recipe.lr, "epochs": Recipe.epochs,
           "schedule": Recipe.schedule}
-"""The course's recipe (the defaults of :class:`~vae_course.train.Recipe`), chosen by measurement
-(the README's "Numbers"): the fewest epochs of a one-cycle schedule whose test loss reaches 106 nats
-for the 784-400-20 VAE on MNIST."""
+"""The course's recipe (the defaults of :class:`~vae_course.train.Recipe`), chosen on held-out
+training images (``bench.quality.recipe_on_validation``, docs/benchmark.md): the fewest epochs of a
+one-cycle schedule that reach pytorch/examples' quality for the 784-400-20 VAE on MNIST."""
 
 
 def vae_loss_logits(model, x: torch.Tensor, y=None, beta: float = 1.0) -> torch.Tensor:

@@ -269,8 +269,8 @@ class Recipe:
     (``data.binarize_fixed(x, seed=0)``), so that a Bernoulli loss is a real log-likelihood and a
     negative ELBO a real bound on -log p(x). ``binarize=False`` trains on the grey levels.
 
-    The defaults are the course's recipe, chosen by measurement (``vae_course.bench`` and the
-    README's "Numbers"): 4 epochs of fused Adam with the one-cycle schedule up to 8e-3 reach the test
+    The defaults are the course's recipe, chosen on held-out training images (docs/benchmark.md,
+    ``vae_course.bench``): 4 epochs of fused Adam with the one-cycle schedule up to 8e-3 reach the test
     loss that 8 epochs at a constant 1e-3 reach, in half the time, for the 784-400-20 VAE and for the
     2-D AE, VAE and CVAE of notebooks 04 to 06.
     """
