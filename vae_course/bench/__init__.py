@@ -146,10 +146,9 @@ def device_rows(device: str, tiny: bool, parts=(1, 2, 3)) -> tuple[list[Row], st
     return rows, "; ".join(details)
 
 
-def throughput_rows(device: str, tiny: bool, compile_rows: bool | None = None) -> list[Row]:
-    """Part 1: images/s of one training epoch each way, and the arithmetic efficiency; with
-    ``compile_rows`` (default: unless ``tiny``) the same with ``torch.compile``."""
-    compile_rows = not tiny if compile_rows is None else compile_rows
+def throughput_rows(device: str, tiny: bool) -> list[Row]:
+    """Part 1: images/s of one training epoch each way, and the arithmetic efficiency; unless
+    ``tiny`` (a compile takes tens of seconds), the same with ``torch.compile``."""
     on = "" if device == "cpu" else f" [{device}]"
     batches = 2 if tiny else None
     def fastest(run):  # the fastest of REPEATS epochs each way: a busy moment spoils neither side
@@ -175,7 +174,7 @@ def throughput_rows(device: str, tiny: bool, compile_rows: bool | None = None) -
             100 * base * flops / peak, 100 * fast * flops / peak, fmt=".1f", compare=False,
             target=EFFICIENCY_TARGET, baseline_note=" %", course_note=" %"),
     ]
-    if compile_rows:
+    if not tiny:
         rows += compile_rows_for(device, batches, fast, flops, peak, on)
     return rows
 

@@ -37,7 +37,7 @@ from torch.nn import functional as F
 
 from .. import evaluate
 from ..data import binarize_dynamic, binarize_fixed, load_dataset, validation_split
-from ..evaluate import Estimate, active_units, negative_elbo
+from ..evaluate import Estimate, _gaussian_log_density, active_units, negative_elbo
 from ..losses import importance_weighted_bound
 from ..models import VAE, flatten_images
 from ..speed import vae_loss_logits
@@ -52,9 +52,6 @@ VALIDATION = 400
 BURDA_2016 = {"vae": 86.76, "iwae": 85.54}
 """-L_5000 on MNIST's test set, one stochastic layer, k = 1 (VAE) and IWAE with k = 5: Burda et al.
 (2016), Table 1 (active units: 19 and 22)."""
-
-LOG_2PI = math.log(2 * math.pi)
-
 
 class TanhVAE(VAE):
     """The course's VAE with tanh between its layers instead of ReLU: Burda et al.'s networks."""
@@ -88,15 +85,7 @@ def iwae_loss(model, x: torch.Tensor, y=None, k: int = 5) -> torch.Tensor:
     """The importance-weighted objective (Burda et al., 2016) from ``k`` samples per image: the
     batch mean of ``-log (1/k) sum_k p(x, z_k) / q(z_k | x)``, nats per image. ``k = 1`` is the VAE's
     loss with the KL estimated from the sample instead of in closed form."""
-    x = flatten_images(x)                                            # (B, 784)
-    mu, logvar = model.encode(x)                                     # (B, D) each
-    z = mu + (0.5 * logvar).exp() * torch.randn(k, *mu.shape, device=mu.device)   # (k, B, D)
-    logits = model.decoder(z)                                        # (k, B, 784)
-    log_px_z = -F.binary_cross_entropy_with_logits(logits, x.expand(k, -1, -1),
-                                                   reduction="none").sum(-1)         # (k, B)
-    log_pz = -0.5 * (LOG_2PI + z**2).sum(-1)                         # (k, B)
-    log_qz = -0.5 * (LOG_2PI + logvar + (z - mu) ** 2 / logvar.exp()).sum(-1)      # (k, B)
-    return -importance_weighted_bound(log_px_z + log_pz - log_qz).mean()
+    return -importance_weighted_bound(logits_log_weights(model, x)(k)).mean()
 
 
 def logits_log_weights(model, x: torch.Tensor, posterior=None):
@@ -113,8 +102,8 @@ def logits_log_weights(model, x: torch.Tensor, posterior=None):
         logits = model.decoder(z)                                    # (k, B, 784)
         log_px_z = -F.binary_cross_entropy_with_logits(logits, x.expand(k, -1, -1),
                                                        reduction="none").sum(-1)     # (k, B)
-        log_qz = -0.5 * (LOG_2PI + logvar + (z - mu) ** 2 / logvar.exp()).sum(-1)
-        return log_px_z - 0.5 * (LOG_2PI + z**2).sum(-1) - log_qz
+        log_pz = _gaussian_log_density(z, torch.zeros_like(z), torch.zeros_like(z))    # (k, B)
+        return log_px_z + log_pz - _gaussian_log_density(z, mu, logvar)
 
     return draw
 
@@ -185,6 +174,15 @@ def choose_config(x_train: torch.Tensor, x_val: torch.Tensor, seconds: float, K:
 # --------------------------------------------------------------------------- the record
 
 
+def model_rows(models: dict) -> list[tuple[tuple[str, str], list[dict]]]:
+    """``[((architecture, objective), [result per seed])]``: the VAE rows first, the course's
+    network first, seeds in order."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for _, m in sorted(models.items()):
+        groups.setdefault((m["architecture"], m["objective"]), []).append(m)
+    return sorted(groups.items(), key=lambda item: (item[0][1] != "vae", "tanh" in item[0][0]))
+
+
 def spread(values: list[float]) -> str:
     """``mean ± sd (n seeds)`` or the single value."""
     if len(values) == 1:
@@ -228,14 +226,7 @@ def render(run: dict) -> str:
     lines += [f"| model, objective | published (Burda et al. 2016, Table 1) | −L_{any_model['K']:,} on "
               f"{any_model['n_test']:,} test images: each seed ± SE over images | across seeds | "
               "epochs | active units | test −ELBO |", "|---|---|---|---|---|---|---|"]
-    groups: dict[tuple[str, str], list[dict]] = {}
-    def order(item):  # the VAE rows first, the course's network first
-        key, m = item
-        return m["objective"] != "vae", not key.startswith("course"), key
-
-    for _, m in sorted(models.items(), key=order):
-        groups.setdefault((m["architecture"], m["objective"]), []).append(m)
-    for (arch, objective), ms in groups.items():
+    for (arch, objective), ms in model_rows(models):
         published = BURDA_2016["iwae" if objective == "iwae" else "vae"]
         label = "VAE" if objective == "vae" else "IWAE, k = 5"
         what = "784-200-200-50 tanh" if objective == "iwae" else "784-200-200-50 tanh, VAE"
@@ -259,17 +250,10 @@ def render(run: dict) -> str:
 
 def render_short(run: dict) -> str:
     """The README's version: one row per model, seeds summarised, the protocol in the header."""
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for _, m in sorted(run.get("models", {}).items()):
-        groups.setdefault((m["architecture"], m["objective"]), []).append(m)
     lines = ["| five CPU minutes of training (recipe chosen on 400 held-out images) | −log p(x): −L₅₀₀₀ "
              "on all 10,000 test images, nats (mean ± sd over seeds; SE over images) | "
              "Burda et al. 2016, 3,280 passes |", "|---|---|---|"]
-    def order(item):  # the VAE rows first, the course's network first
-        (arch, objective), _ = item
-        return objective != "vae", "tanh" in arch
-
-    for (arch, objective), ms in sorted(groups.items(), key=order):
+    for (arch, objective), ms in model_rows(run.get("models", {})):
         published = BURDA_2016["iwae" if objective == "iwae" else "vae"]
         ses = "/".join(f"{m['nll_se']:.2f}" for m in ms)
         lines.append(f"| {arch}, {'VAE' if objective == 'vae' else 'IWAE (k = 5)'} | "
@@ -324,11 +308,11 @@ def main(argv=None) -> dict:
         save()
     if args.recipe_only:
         return run
-    chosen_models = {}
+    winner = None  # the selection's best model, and its row: it is seed 0 of the course's network
     if not args.no_select and "selection" not in run:
         chosen, rows, models = choose_config(x_train, x_val, seconds, K=K_val, configs=CONFIGS)
         run["selection"] = {"K": K_val, "rows": rows, "chosen": chosen}
-        chosen_models = {CONFIGS.index(chosen): models[CONFIGS.index(chosen)]}
+        winner = models[CONFIGS.index(chosen)], rows[CONFIGS.index(chosen)]
         print(render(run), flush=True)
         save()
     config = run.get("selection", {}).get("chosen", CONFIGS[1])
@@ -340,10 +324,9 @@ def main(argv=None) -> dict:
         key = f"{arch}/{objective}/{seed}"
         if key in run["models"]:
             continue
-        if key == "course/vae/0" and chosen_models:  # the selection's winner is seed 0
-            row = next(r for r in run["selection"]["rows"] if r["lr"] == config["lr"])
-            trained[key] = (next(iter(chosen_models.values())),
-                            {"epochs": row["epochs"], "train_seconds": row["train_seconds"]})
+        if key == "course/vae/0" and winner is not None:
+            model, row = winner
+            trained[key] = model, {"epochs": row["epochs"], "train_seconds": row["train_seconds"]}
         else:
             trained[key] = train(arch, config, x_train, seconds, seed=seed, objective=objective)
         print(f"{key}: trained, {trained[key][1]['epochs']} epochs", flush=True)
@@ -361,4 +344,8 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m` runs this file as __main__; page.py renders with the package's copy of it, so main
+    # runs from that copy too (two copies of one module led a run to save with mismatched code).
+    from vae_course.bench.literature import main as package_main
+
+    package_main()

@@ -133,7 +133,7 @@ def save(page: Path, runs: dict[str, dict]) -> None:
 
 def stale_blocks(page: Path) -> list[str]:
     """The blocks of ``page`` that differ from what its record renders (missing ones included)."""
-    record = json.loads(record_path(page).read_text(encoding="utf-8"))
+    record = load(page)
     text = page.read_text(encoding="utf-8")
     stale = [name for name in NAMES if name not in record
              or block(text, name) != RENDER[name](record[name])]
