@@ -93,8 +93,9 @@ bench-grader: $(VENV)/.installed-lab
 	$(BIN)/python -m vae_course.instructor.grade_bench
 
 # docs/benchmark.md's table: throughput and efficiency (torch.compile too), time to 106 nats, a quick
-# estimate of the best VAE in 5 minutes, the whole course in fast mode (about 15 minutes on 2 cores). bench-course: every solution notebook in fast
-# mode and in full mode from a cold model cache, and nothing else (about half an hour).
+# estimate of the best VAE in 5 minutes, the whole course in fast mode (about 15 minutes on 2 cores).
+# bench-course: every solution notebook in fast mode and in full mode from a cold model cache, and
+# nothing else (about half an hour).
 bench: $(VENV)/.installed-lab
 	$(BIN)/python -m vae_course.bench --page docs/benchmark.md
 

@@ -221,11 +221,15 @@ def test_a_tiny_literature_run_writes_its_block_into_the_page_and_the_readme(tmp
     assert "784-200-200-50 tanh, IWAE (k = 5)" in shown and "86.76" in shown and "85.54" in shown
     full = bench_page.block(page.read_text(encoding="utf-8"), "literature")
     assert "784-512-512-50 ReLU, VAE" in full and "The old quick estimate on the same model" in full
-    # resumable: a second run measures nothing the record has
+    # resumable: a second run measures nothing the record has, and renders the page from the record
+    page.write_text(page.read_text(encoding="utf-8").replace("784-512-512-50 ReLU, VAE", "edited by hand"),
+                    encoding="utf-8")
+    assert bench_page.stale_blocks(page) == ["literature"]
     capsys.readouterr()
     again = literature.main(["--tiny", "--seeds", "0,1", "--seconds", "1", "--page", str(page)])
     assert again["models"] == record["models"]
     assert ": trained" not in capsys.readouterr().out
+    assert bench_page.stale_blocks(page) == []
 
 
 def test_fit_calls_after_epoch_with_each_epoch_number():
