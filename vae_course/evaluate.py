@@ -64,9 +64,14 @@ def iw_bound(log_weights: Callable[[int], torch.Tensor], K: int, chunk: int = 10
     return total - math.log(K)
 
 
-def _gaussian_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+def gaussian_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """``log N(z; mu, diag exp(logvar))`` summed over the last dimension."""
     return -0.5 * (LOG_2PI + logvar + (z - mu) ** 2 / logvar.exp()).sum(-1)
+
+
+def standard_normal_log_density(z: torch.Tensor) -> torch.Tensor:
+    """``log N(z; 0, I)`` summed over the last dimension: the prior's ``log p(z)``."""
+    return -0.5 * (LOG_2PI + z**2).sum(-1)
 
 
 def _posterior(model, x: torch.Tensor, posterior) -> tuple[torch.Tensor, torch.Tensor]:
@@ -91,8 +96,8 @@ def vae_log_weights(model, x: torch.Tensor, posterior=None) -> Callable[[int], t
         z = mu + (0.5 * logvar).exp() * eps                        # (k, B, D)
         x_hat = model.decode(z.reshape(-1, mu.shape[1]))           # (k B, 1, 28, 28)
         log_px_z = bernoulli_log_likelihood(x_hat, x.repeat(k, *[1] * (x.dim() - 1)))
-        log_pz = -0.5 * (LOG_2PI + z**2).sum(-1)                   # (k, B)
-        return log_px_z.reshape(k, -1) + log_pz - _gaussian_log_density(z, mu, logvar)
+        log_pz = standard_normal_log_density(z)                    # (k, B)
+        return log_px_z.reshape(k, -1) + log_pz - gaussian_log_density(z, mu, logvar)
 
     return draw
 

@@ -38,7 +38,7 @@ from torch.nn import functional as F
 
 from .. import evaluate
 from ..data import binarize_dynamic, binarize_fixed, load_dataset, validation_split
-from ..evaluate import Estimate, _gaussian_log_density, active_units, negative_elbo
+from ..evaluate import Estimate, active_units, negative_elbo
 from ..losses import importance_weighted_bound
 from ..models import VAE, flatten_images
 from ..speed import vae_loss_logits
@@ -103,8 +103,8 @@ def logits_log_weights(model, x: torch.Tensor, posterior=None):
         logits = model.decoder(z)                                    # (k, B, 784)
         log_px_z = -F.binary_cross_entropy_with_logits(logits, x.expand(k, -1, -1),
                                                        reduction="none").sum(-1)     # (k, B)
-        log_pz = _gaussian_log_density(z, torch.zeros_like(z), torch.zeros_like(z))    # (k, B)
-        return log_px_z + log_pz - _gaussian_log_density(z, mu, logvar)
+        log_pz = evaluate.standard_normal_log_density(z)              # (k, B)
+        return log_px_z + log_pz - evaluate.gaussian_log_density(z, mu, logvar)
 
     return draw
 
